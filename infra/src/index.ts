@@ -1,0 +1,17 @@
+export {
+  UnsupportedOperationError,
+  type ComponentEndpoint,
+  type InfraComponent,
+} from './component';
+export { KafkaComponent, READINESS_TOPIC } from './components/kafka';
+export { MongoComponent } from './components/mongo';
+export { PostgresComponent } from './components/postgres';
+export {
+  ConfigError,
+  repoRoot,
+  resolveInfraConfig,
+  type InfraConfig,
+  type Profile,
+} from './config';
+export { LocalStack, useLocalStack } from './stack';
+export { MissingToolError } from './toolchain';
