@@ -47,7 +47,7 @@ describe('docker-compose.yml', () => {
 
   it('when Kafka starts, then topic auto-creation is off, as in the launcher', () => {
     const config = compose(['config']).stdout;
-    assert.match(config, /KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false'/);
+    assert.match(config, /KAFKA_AUTO_CREATE_TOPICS_ENABLE: ['"]false['"]/);
     assert.match(config, /KAFKA_PROCESS_ROLES: broker,controller/);
   });
 });
