@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   chownSync,
   closeSync,
@@ -66,6 +66,29 @@ export class PostgresComponent implements InfraComponent {
     const url = new URL(this.url);
     url.pathname = `/${database}`;
     return url.toString();
+  }
+
+  /**
+   * Creates a uniquely named, empty database for one test file; `drop()` removes it again.
+   * Tests that share one server stay independent this way.
+   */
+  async createScratchDatabase(prefix: string): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+    const name = `${prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_')}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    const admin = async (sql: string) => {
+      const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000 });
+      await client.connect();
+      try {
+        await client.query(sql);
+      } finally {
+        await client.end();
+      }
+    };
+    await admin(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+    return {
+      url: this.databaseUrl(name),
+      name,
+      drop: () => admin(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`),
+    };
   }
 
   /**

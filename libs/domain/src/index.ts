@@ -1,0 +1,1 @@
+export { assertNever, DomainError, replay, type Decider } from './decider';
