@@ -57,19 +57,41 @@ describe('DeciderSpecification', () => {
   });
 
   it('when decide throws, then thenThrows() checks type and message', () => {
-    spec.given([{ type: 'Closed' }]).when({ type: 'Add', amount: 1 }).thenThrows(CounterClosed, /already closed/);
+    spec
+      .given([{ type: 'Closed' }])
+      .when({ type: 'Add', amount: 1 })
+      .thenThrows(CounterClosed, /already closed/);
   });
 
   it('when the expectation is wrong, then the specification fails', () => {
-    assert.throws(() => spec.given([]).when({ type: 'Add', amount: 1 }).then([{ type: 'Added', amount: 2 }]));
-    assert.throws(() => spec.given([]).when({ type: 'Close' }).thenThrows(CounterClosed));
-    assert.throws(() => spec.given([{ type: 'Closed' }]).when({ type: 'Close' }).then([]));
+    assert.throws(() =>
+      spec
+        .given([])
+        .when({ type: 'Add', amount: 1 })
+        .then([{ type: 'Added', amount: 2 }]),
+    );
+    assert.throws(() => {
+      spec.given([]).when({ type: 'Close' }).thenThrows(CounterClosed);
+    });
+    assert.throws(() =>
+      spec
+        .given([{ type: 'Closed' }])
+        .when({ type: 'Close' })
+        .then([]),
+    );
   });
 
   it('when events are replayed, then the state is their fold', () => {
-    assert.deepEqual(replay(counter, [{ type: 'Added', amount: 1 }, { type: 'Added', amount: 4 }, { type: 'Closed' }]), {
-      status: 'Closed',
-      total: 5,
-    });
+    assert.deepEqual(
+      replay(counter, [
+        { type: 'Added', amount: 1 },
+        { type: 'Added', amount: 4 },
+        { type: 'Closed' },
+      ]),
+      {
+        status: 'Closed',
+        total: 5,
+      },
+    );
   });
 });

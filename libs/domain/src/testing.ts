@@ -50,7 +50,9 @@ class Then<Event, State> {
   private producedEvents(): readonly Event[] {
     if ('error' in this.outcome) {
       const error = this.outcome.error;
-      assert.fail(`expected events, but decide threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      assert.fail(
+        `expected events, but decide threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+      );
     }
     return this.outcome.events;
   }
@@ -73,9 +75,14 @@ class Then<Event, State> {
 
   thenThrows(errorType: abstract new (...args: never[]) => Error, message?: RegExp): void {
     if (!('error' in this.outcome)) {
-      assert.fail(`expected ${errorType.name}, but decide returned ${JSON.stringify(this.outcome.events)}`);
+      assert.fail(
+        `expected ${errorType.name}, but decide returned ${JSON.stringify(this.outcome.events)}`,
+      );
     }
-    assert.ok(this.outcome.error instanceof errorType, `expected ${errorType.name}, got ${String(this.outcome.error)}`);
+    assert.ok(
+      this.outcome.error instanceof errorType,
+      `expected ${errorType.name}, got ${String(this.outcome.error)}`,
+    );
     if (message) assert.match(this.outcome.error.message, message);
   }
 }
