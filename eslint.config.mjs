@@ -31,6 +31,10 @@ export default tseslint.config(
           ],
         },
       ],
+      // NestJS modules are empty classes that carry their metadata in decorators.
+      '@typescript-eslint/no-extraneous-class': ['error', { allowWithDecorator: true }],
+      // Framework option types (NestJS) are declared as classes but filled with object literals.
+      '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
       '@typescript-eslint/no-unused-vars': [
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },

@@ -1,0 +1,120 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import { ServiceLifecycle } from './lifecycle';
+import { ProblemDetailsFilter } from './problem-details';
+
+export interface ServiceOptions {
+  /** e.g. `order-service`; used in logs and the OpenAPI document. */
+  readonly name: string;
+  readonly description?: string;
+  /** Largest accepted JSON body; larger ones get 413. */
+  readonly bodyLimit?: string;
+  /** DomainError code → HTTP status; unmapped codes are 409. */
+  readonly domainErrorStatus?: Readonly<Record<string, number>>;
+}
+
+export interface RunOptions extends ServiceOptions {
+  readonly port: number;
+  readonly host?: string;
+  /** Lame-duck period: how long readiness reports draining before the service stops. */
+  readonly drainDelayMs?: number;
+  /** Upper bound for a graceful shutdown before the process exits anyway. */
+  readonly shutdownTimeoutMs?: number;
+}
+
+/**
+ * Creates a NestJS application with the platform's defaults, without listening:
+ * JSON bodies up to `bodyLimit`, problem+json errors, OpenAPI at `/docs`, and new requests
+ * refused with 503 + Retry-After while draining (health endpoints excepted).
+ */
+export async function createServiceApp(
+  rootModule: Type,
+  options: ServiceOptions,
+): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(rootModule, {
+    bodyParser: false,
+    bufferLogs: false,
+  });
+  app.useBodyParser('json', { limit: options.bodyLimit ?? '64kb' });
+  app.useGlobalFilters(new ProblemDetailsFilter(options.domainErrorStatus));
+  app.disable('x-powered-by');
+
+  const lifecycle = app.get(ServiceLifecycle);
+  app.use((request: Request, response: Response, next: NextFunction) => {
+    if (lifecycle.draining && !request.path.startsWith('/health')) {
+      response
+        .status(503)
+        .set('Retry-After', '1')
+        .type('application/problem+json')
+        .send(
+          JSON.stringify({
+            type: 'about:blank',
+            title: 'Service Unavailable',
+            status: 503,
+            detail: 'the service is shutting down',
+          }),
+        );
+      return;
+    }
+    next();
+  });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle(options.name)
+      .setDescription(options.description ?? '')
+      .setVersion('1')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document);
+  return app;
+}
+
+/**
+ * Creates, listens, and handles SIGTERM/SIGINT as a lame duck: readiness turns 503 first, new
+ * HTTP work is refused, then after `drainDelayMs` the application closes (modules stop consumers,
+ * flush relays and close pools in their shutdown hooks) and the process exits.
+ */
+export async function runService(rootModule: Type, options: RunOptions): Promise<INestApplication> {
+  const logger = new Logger(options.name);
+  const app = await createServiceApp(rootModule, options);
+  await app.listen(options.port, options.host ?? '127.0.0.1');
+  logger.log(`listening on http://${options.host ?? '127.0.0.1'}:${options.port} (docs at /docs)`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: draining`);
+    app.get(ServiceLifecycle).startDraining();
+    const hardStop = setTimeout(() => {
+      logger.error('graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, options.shutdownTimeoutMs ?? 30_000);
+    hardStop.unref();
+    setTimeout(() => {
+      app.close().then(
+        () => {
+          logger.log('stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error(`shutdown failed: ${String(error)}`);
+          process.exit(1);
+        },
+      );
+    }, options.drainDelayMs ?? 1000);
+  };
+  process.once('SIGTERM', () => {
+    stop('SIGTERM');
+  });
+  process.once('SIGINT', () => {
+    stop('SIGINT');
+  });
+  return app;
+}
