@@ -7,7 +7,7 @@
  * Position of an event in the global order. Ordered by `commit` (the Postgres transaction id,
  * xid8) and then by `position` (a sequence value). Comparing the pair, never `position` alone,
  * is what keeps a reader from skipping an event whose transaction commits late; see
- * docs/event-store.md.
+ * docs/adr/0002-gap-free-global-order-in-postgres.md and libs/event-store/README.md.
  */
 export interface GlobalPosition {
   readonly commit: bigint;
@@ -84,7 +84,9 @@ export class WrongExpectedVersionError extends Error {
     readonly expected: ExpectedVersion,
     readonly actual: number | undefined,
   ) {
-    super(`stream ${streamId} expected version ${String(expected)} but is at ${actual === undefined ? 'an unknown version' : String(actual)}`);
+    super(
+      `stream ${streamId} expected version ${String(expected)} but is at ${actual === undefined ? 'an unknown version' : String(actual)}`,
+    );
   }
 }
 
