@@ -6,7 +6,9 @@ import { MissingToolError } from './toolchain';
 
 const USAGE = `usage: platform-infra <command> [component...]
 
-  up [c...]        start all components (or the named ones) and wait until ready
+  up [--infra] [c...]
+                   start the infrastructure and the services (or only the infrastructure,
+                   or the named components) and wait until each is ready
   down             stop every component gracefully; nothing is left running
   status           show what runs and where it listens
   prepare          resolve the JVM artifacts (Kafka, mongo-java-server) with Maven
@@ -16,7 +18,7 @@ const USAGE = `usage: platform-infra <command> [component...]
   restart <c...>   stop, then start
   env              print connection settings as shell variables
 
-components: postgres, mongo, kafka
+components: postgres, mongo, kafka, payment-provider, inventory, payment, order
 profile: PLATFORM_PROFILE=dev (default) or test; ports and state directory differ per profile`;
 
 function printEndpoints(stack: LocalStack): void {
@@ -57,8 +59,12 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'up': {
       const began = Date.now();
-      await stack.up(names);
-      console.log(`Local infrastructure is up (${((Date.now() - began) / 1000).toFixed(1)} s):`);
+      const infraOnly = names.includes('--infra');
+      await stack.up(
+        names.filter((n) => n !== '--infra'),
+        { services: !infraOnly },
+      );
+      console.log(`Local stack is up (${((Date.now() - began) / 1000).toFixed(1)} s):`);
       printEndpoints(stack);
       return;
     }

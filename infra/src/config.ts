@@ -36,16 +36,49 @@ export interface InfraConfig {
     readonly port: number;
     readonly heap: string;
   };
+  /** HTTP ports of the platform's own processes. */
+  readonly services: {
+    readonly order: number;
+    readonly inventory: number;
+    readonly payment: number;
+    readonly paymentProvider: number;
+  };
   /** Upper bound for any component to become ready. */
   readonly readyTimeoutMs: number;
 }
 
-const DEFAULT_PORTS: Record<
-  Profile,
-  { kafka: number; controller: number; postgres: number; mongo: number }
-> = {
-  dev: { kafka: 9092, controller: 9093, postgres: 5433, mongo: 27017 },
-  test: { kafka: 29092, controller: 29093, postgres: 25433, mongo: 28017 },
+interface ProfilePorts {
+  kafka: number;
+  controller: number;
+  postgres: number;
+  mongo: number;
+  order: number;
+  inventory: number;
+  payment: number;
+  paymentProvider: number;
+}
+
+const DEFAULT_PORTS: Record<Profile, ProfilePorts> = {
+  dev: {
+    kafka: 9092,
+    controller: 9093,
+    postgres: 5433,
+    mongo: 27017,
+    order: 3000,
+    inventory: 3001,
+    payment: 3002,
+    paymentProvider: 4010,
+  },
+  test: {
+    kafka: 29092,
+    controller: 29093,
+    postgres: 25433,
+    mongo: 28017,
+    order: 23000,
+    inventory: 23001,
+    payment: 23002,
+    paymentProvider: 24010,
+  },
 };
 
 export class ConfigError extends Error {
@@ -103,6 +136,12 @@ export function resolveInfraConfig(env: NodeJS.ProcessEnv = process.env): InfraC
     mongo: {
       port: port(env, 'MONGO_PORT', defaults.mongo),
       heap: env.MONGO_HEAP ?? '384m',
+    },
+    services: {
+      order: port(env, 'ORDER_PORT', defaults.order),
+      inventory: port(env, 'INVENTORY_PORT', defaults.inventory),
+      payment: port(env, 'PAYMENT_PORT', defaults.payment),
+      paymentProvider: port(env, 'PAYMENT_PROVIDER_PORT', defaults.paymentProvider),
     },
     readyTimeoutMs: Number(env.PLATFORM_READY_TIMEOUT_MS ?? 120_000),
   };

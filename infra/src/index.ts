@@ -5,6 +5,7 @@ export {
 } from './component';
 export { KafkaComponent, READINESS_TOPIC } from './components/kafka';
 export { MongoComponent } from './components/mongo';
+export { NodeServiceComponent, type NodeServiceSpec } from './components/node-service';
 export { PostgresComponent } from './components/postgres';
 export {
   ConfigError,

@@ -1,6 +1,9 @@
 import type { InfraComponent } from './component';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { KafkaComponent } from './components/kafka';
 import { MongoComponent } from './components/mongo';
+import { NodeServiceComponent } from './components/node-service';
 import { PostgresComponent } from './components/postgres';
 import { resolveInfraConfig, type InfraConfig } from './config';
 import { ensureJvmRuntime } from './jvm';
@@ -13,16 +16,73 @@ export class LocalStack {
   readonly kafka: KafkaComponent;
   readonly postgres: PostgresComponent;
   readonly mongo: MongoComponent;
+  readonly paymentProvider: NodeServiceComponent;
+  readonly inventory: NodeServiceComponent;
+  readonly payment: NodeServiceComponent;
+  readonly order: NodeServiceComponent;
 
   constructor(readonly config: InfraConfig = resolveInfraConfig()) {
     this.postgres = new PostgresComponent(config);
     this.mongo = new MongoComponent(config);
     this.kafka = new KafkaComponent(config);
+    const brokers = () => this.kafka.brokers.join(',');
+    this.paymentProvider = new NodeServiceComponent(config, {
+      name: 'payment-provider',
+      folder: 'payment-provider-simulator',
+      port: config.services.paymentProvider,
+      readyPath: '/health',
+      env: () => ({ LEDGER_FILE: path.join(config.stateDir, 'payment-provider', 'ledger.jsonl') }),
+    });
+    this.inventory = new NodeServiceComponent(config, {
+      name: 'inventory',
+      folder: 'inventory',
+      port: config.services.inventory,
+      readyPath: '/health/ready',
+      env: () => ({
+        MONGO_URL: this.mongo.url,
+        KAFKA_BROKERS: brokers(),
+        INVENTORY_DATABASE: 'inventory',
+      }),
+    });
+    this.payment = new NodeServiceComponent(config, {
+      name: 'payment',
+      folder: 'payment',
+      port: config.services.payment,
+      readyPath: '/health/ready',
+      env: () => ({
+        PAYMENTS_DATABASE_URL: this.postgres.databaseUrl('payments'),
+        KAFKA_BROKERS: brokers(),
+        PAYMENT_PROVIDER_URL: this.paymentProvider.url,
+      }),
+    });
+    this.order = new NodeServiceComponent(config, {
+      name: 'order',
+      folder: 'order',
+      port: config.services.order,
+      readyPath: '/health/ready',
+      env: () => ({
+        ORDERS_DATABASE_URL: this.postgres.databaseUrl('orders'),
+        MONGO_URL: this.mongo.url,
+        KAFKA_BROKERS: brokers(),
+      }),
+    });
   }
 
-  /** Start order: stores first, the broker last (it takes longest, and nothing waits on it here). */
-  get components(): readonly InfraComponent[] {
+  /** Stores and broker. Start order: stores first, the broker last. */
+  get infrastructure(): readonly InfraComponent[] {
     return [this.postgres, this.mongo, this.kafka];
+  }
+
+  /** The platform's own processes that exist in this checkout, dependencies first. */
+  get services(): readonly NodeServiceComponent[] {
+    const all = [this.paymentProvider, this.inventory, this.payment, this.order];
+    return all.filter((service) =>
+      existsSync(path.join(this.config.rootDir, 'services', folderOf(service), 'package.json')),
+    );
+  }
+
+  get components(): readonly InfraComponent[] {
+    return [...this.infrastructure, ...this.services];
   }
 
   component(name: string): InfraComponent {
@@ -40,15 +100,25 @@ export class LocalStack {
     ensureJvmRuntime(this.config, log);
   }
 
-  /** Starts every component (or the named ones) and waits until each is ready. Safe to repeat. */
-  async up(names?: readonly string[]): Promise<void> {
-    const selected = names?.length ? names.map((n) => this.component(n)) : this.components;
+  /**
+   * Starts the infrastructure (or the named components) and waits until each is ready. Safe to
+   * repeat. With `{ services: true }` the platform's services start too, after the infrastructure.
+   */
+  async up(names?: readonly string[], options: { services?: boolean } = {}): Promise<void> {
     this.prepare();
+    if (names?.length) {
+      await Promise.all(names.map((n) => this.component(n).start()));
+      return;
+    }
     // Independent components start in parallel; each waits for its own readiness.
-    await Promise.all(selected.map((c) => c.start()));
+    await Promise.all(this.infrastructure.map((c) => c.start()));
+    if (options.services) {
+      // Services in dependency order: the provider before payment, the others before order.
+      for (const service of this.services) await service.start();
+    }
   }
 
-  /** Stops everything this stack started, in reverse order. External Postgres is left alone. */
+  /** Stops everything this stack started, services first. External Postgres is left alone. */
   async down(): Promise<void> {
     for (const component of [...this.components].reverse()) {
       if (component === this.postgres && this.config.postgres.externalUrl) continue;
@@ -57,14 +127,18 @@ export class LocalStack {
   }
 }
 
+function folderOf(service: NodeServiceComponent): string {
+  return service.name === 'payment-provider' ? 'payment-provider-simulator' : service.name;
+}
+
 let shared: LocalStack | undefined;
 
 /**
  * For integration tests: the stack for the current profile (PLATFORM_PROFILE, `test` under
  * `npm test`), started if it is not already running.
  */
-export async function useLocalStack(): Promise<LocalStack> {
+export async function useLocalStack(options: { services?: boolean } = {}): Promise<LocalStack> {
   shared ??= new LocalStack();
-  await shared.up();
+  await shared.up(undefined, options);
   return shared;
 }

@@ -72,7 +72,9 @@ export class PostgresComponent implements InfraComponent {
    * Creates a uniquely named, empty database for one test file; `drop()` removes it again.
    * Tests that share one server stay independent this way.
    */
-  async createScratchDatabase(prefix: string): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+  async createScratchDatabase(
+    prefix: string,
+  ): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
     const name = `${prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_')}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
     const admin = async (sql: string) => {
       const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000 });

@@ -3,9 +3,11 @@ export * from './inventory';
 export * from './payment';
 export * from './topics';
 
-import { inventoryContracts } from './inventory';
-import { paymentContracts } from './payment';
+import { inventoryMessages, inventoryTopics } from './inventory';
+import { paymentMessages, paymentTopics } from './payment';
 
-/** Every message type of the saga: topic, current schema version and payload schema. */
-export const contracts = { ...inventoryContracts, ...paymentContracts } as const;
-export type MessageType = keyof typeof contracts;
+/** Every message definition of the saga, for a service's MessageRegistry. */
+export const allMessages = [...inventoryMessages, ...paymentMessages] as const;
+/** Message type → topic. */
+export const topicOf = { ...inventoryTopics, ...paymentTopics } as const;
+export type MessageType = keyof typeof topicOf;

@@ -1,3 +1,4 @@
+import { defineMessage } from '@platform/messaging';
 import { z } from 'zod';
 import { Amount, Currency, OrderId, OrderLine, PricedLine, Sku } from './common';
 import { TOPICS } from './topics';
@@ -46,16 +47,60 @@ export type StockReleased = z.infer<typeof StockReleased>;
 export const StockCommitted = z.strictObject({ orderId: OrderId });
 export type StockCommitted = z.infer<typeof StockCommitted>;
 
-export const inventoryContracts = {
-  ReserveStock: { topic: TOPICS.inventoryCommands, version: 1, schema: ReserveStock },
-  ReleaseStock: { topic: TOPICS.inventoryCommands, version: 1, schema: ReleaseStock },
-  CommitStock: { topic: TOPICS.inventoryCommands, version: 1, schema: CommitStock },
-  StockReserved: { topic: TOPICS.inventoryEvents, version: 1, schema: StockReserved },
-  StockReservationFailed: {
-    topic: TOPICS.inventoryEvents,
-    version: 1,
-    schema: StockReservationFailed,
-  },
-  StockReleased: { topic: TOPICS.inventoryEvents, version: 1, schema: StockReleased },
-  StockCommitted: { topic: TOPICS.inventoryEvents, version: 1, schema: StockCommitted },
+/** Message definitions: type, schema version and payload schema (see @platform/messaging). */
+export const ReserveStockV1 = defineMessage({
+  type: 'ReserveStock',
+  version: 1,
+  schema: ReserveStock,
+});
+export const ReleaseStockV1 = defineMessage({
+  type: 'ReleaseStock',
+  version: 1,
+  schema: ReleaseStock,
+});
+export const CommitStockV1 = defineMessage({
+  type: 'CommitStock',
+  version: 1,
+  schema: CommitStock,
+});
+export const StockReservedV1 = defineMessage({
+  type: 'StockReserved',
+  version: 1,
+  schema: StockReserved,
+});
+export const StockReservationFailedV1 = defineMessage({
+  type: 'StockReservationFailed',
+  version: 1,
+  schema: StockReservationFailed,
+});
+export const StockReleasedV1 = defineMessage({
+  type: 'StockReleased',
+  version: 1,
+  schema: StockReleased,
+});
+export const StockCommittedV1 = defineMessage({
+  type: 'StockCommitted',
+  version: 1,
+  schema: StockCommitted,
+});
+
+export const inventoryMessages = [
+  ReserveStockV1,
+  ReleaseStockV1,
+  CommitStockV1,
+  StockReservedV1,
+  StockReservationFailedV1,
+  StockReleasedV1,
+  StockCommittedV1,
+] as const;
+
+/** The topic each message type travels on. */
+export const inventoryTopics = {
+  ReserveStock: TOPICS.inventoryCommands,
+  ReleaseStock: TOPICS.inventoryCommands,
+  CommitStock: TOPICS.inventoryCommands,
+  StockReserved: TOPICS.inventoryEvents,
+  StockReservationFailed: TOPICS.inventoryEvents,
+  StockReleased: TOPICS.inventoryEvents,
+  StockCommitted: TOPICS.inventoryEvents,
 } as const;

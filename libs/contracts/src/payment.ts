@@ -1,3 +1,4 @@
+import { defineMessage } from '@platform/messaging';
 import { z } from 'zod';
 import { Amount, Currency, OrderId } from './common';
 import { TOPICS } from './topics';
@@ -47,13 +48,67 @@ export const PaymentCancelled = z.strictObject({
 });
 export type PaymentCancelled = z.infer<typeof PaymentCancelled>;
 
-export const paymentContracts = {
-  AuthorizePayment: { topic: TOPICS.paymentCommands, version: 1, schema: AuthorizePayment },
-  CapturePayment: { topic: TOPICS.paymentCommands, version: 1, schema: CapturePayment },
-  CancelPayment: { topic: TOPICS.paymentCommands, version: 1, schema: CancelPayment },
-  PaymentAuthorized: { topic: TOPICS.paymentEvents, version: 1, schema: PaymentAuthorized },
-  PaymentDeclined: { topic: TOPICS.paymentEvents, version: 1, schema: PaymentDeclined },
-  PaymentCaptured: { topic: TOPICS.paymentEvents, version: 1, schema: PaymentCaptured },
-  PaymentCaptureFailed: { topic: TOPICS.paymentEvents, version: 1, schema: PaymentCaptureFailed },
-  PaymentCancelled: { topic: TOPICS.paymentEvents, version: 1, schema: PaymentCancelled },
+/** Message definitions: type, schema version and payload schema (see @platform/messaging). */
+export const AuthorizePaymentV1 = defineMessage({
+  type: 'AuthorizePayment',
+  version: 1,
+  schema: AuthorizePayment,
+});
+export const CapturePaymentV1 = defineMessage({
+  type: 'CapturePayment',
+  version: 1,
+  schema: CapturePayment,
+});
+export const CancelPaymentV1 = defineMessage({
+  type: 'CancelPayment',
+  version: 1,
+  schema: CancelPayment,
+});
+export const PaymentAuthorizedV1 = defineMessage({
+  type: 'PaymentAuthorized',
+  version: 1,
+  schema: PaymentAuthorized,
+});
+export const PaymentDeclinedV1 = defineMessage({
+  type: 'PaymentDeclined',
+  version: 1,
+  schema: PaymentDeclined,
+});
+export const PaymentCapturedV1 = defineMessage({
+  type: 'PaymentCaptured',
+  version: 1,
+  schema: PaymentCaptured,
+});
+export const PaymentCaptureFailedV1 = defineMessage({
+  type: 'PaymentCaptureFailed',
+  version: 1,
+  schema: PaymentCaptureFailed,
+});
+export const PaymentCancelledV1 = defineMessage({
+  type: 'PaymentCancelled',
+  version: 1,
+  schema: PaymentCancelled,
+});
+
+export const paymentMessages = [
+  AuthorizePaymentV1,
+  CapturePaymentV1,
+  CancelPaymentV1,
+  PaymentAuthorizedV1,
+  PaymentDeclinedV1,
+  PaymentCapturedV1,
+  PaymentCaptureFailedV1,
+  PaymentCancelledV1,
+] as const;
+
+/** The topic each message type travels on. */
+export const paymentTopics = {
+  AuthorizePayment: TOPICS.paymentCommands,
+  CapturePayment: TOPICS.paymentCommands,
+  CancelPayment: TOPICS.paymentCommands,
+  PaymentAuthorized: TOPICS.paymentEvents,
+  PaymentDeclined: TOPICS.paymentEvents,
+  PaymentCaptured: TOPICS.paymentEvents,
+  PaymentCaptureFailed: TOPICS.paymentEvents,
+  PaymentCancelled: TOPICS.paymentEvents,
 } as const;

@@ -256,9 +256,11 @@ export function createOrderSaga(options: SagaOptions): Decider<SagaInput, SagaEv
               },
             ];
           case 'PaymentDeclined':
+            // A decline may hide an authorization whose outcome the payment service could not
+            // learn (provider unreachable); cancelling a payment that does not exist is a no-op.
             return compensate(input, `payment declined: ${input.data.reason}`, {
               releaseStock: true,
-              cancelPayment: false,
+              cancelPayment: true,
             });
           case 'DeadlineFired':
             // The authorization may arrive later: ask for it to be voided as well.

@@ -180,7 +180,7 @@ describe('order saga: failures and compensation', () => {
       ]);
   });
 
-  it('when the payment is declined, then stock is released and the payment needs no cancelling', () => {
+  it('when the payment is declined, then stock is released and the payment cancelled (a no-op when nothing was authorized)', () => {
     spec
       .given(reserved)
       .when({ type: 'PaymentDeclined', data: { orderId, reason: 'card-declined' }, now: at(2) })
@@ -190,7 +190,7 @@ describe('order saga: failures and compensation', () => {
           data: {
             reason: 'payment declined: card-declined',
             releaseStock: true,
-            cancelPayment: false,
+            cancelPayment: true,
             deadlineAt: at(12),
             at: at(2),
           },

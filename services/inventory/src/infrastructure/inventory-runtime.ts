@@ -1,0 +1,184 @@
+import { allMessages, TOPIC_PARTITIONS, TOPICS } from '@platform/contracts';
+import {
+  ensureTopics,
+  jsonLogger,
+  KafkaPublisher,
+  MessageConsumer,
+  MessageRegistry,
+  MongoOutboxRelay,
+  type KafkaConnectionConfig,
+  type MessagingLogger,
+  type RetryPolicy,
+  type TopicSpec,
+} from '@platform/messaging';
+import type { ReadinessCheck } from '@platform/service-defaults';
+import { MongoClient, type Db } from 'mongodb';
+import type { InventoryServiceConfig } from '../config';
+import { inventoryCommandHandlers } from '../features/reservations/command-handlers';
+import { SERVICE_NAME } from '../features/reservations/replies';
+import { Reservations, type ReservationHooks } from '../features/reservations/reservations';
+import { StockCatalog } from '../features/stock/stock-catalog';
+import { crashSwitchHooks } from './crash-switch';
+import { RESERVATIONS_COLLECTION, ReservationStore } from './reservation-store';
+import { StockStore } from './stock-store';
+
+/** The topics this service reads and writes, each with its `.dlq` (the broker never auto-creates). */
+export const INVENTORY_TOPICS: readonly TopicSpec[] = [
+  TOPICS.inventoryCommands,
+  TOPICS.inventoryEvents,
+].map((topic) => ({ topic, partitions: TOPIC_PARTITIONS }));
+
+export interface InventoryRuntimeOptions {
+  /** Test hooks for the reservation steps; the config's crash switch applies when absent. */
+  readonly hooks?: ReservationHooks;
+  readonly logger?: MessagingLogger;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly clock?: () => Date;
+}
+
+/**
+ * Everything the inventory service runs besides HTTP, wired by hand (no framework below the edge):
+ * the MongoDB client and stores, the command consumer, the outbox relay of the reservations
+ * collection, and the readiness checks. `stop` orders the shutdown so nothing is lost: the
+ * consumer stops first (the command in hand finishes and its offset is committed), then the relay
+ * drains the replies that command queued, then the publisher and the database client close.
+ */
+export class InventoryRuntime {
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: InventoryServiceConfig,
+    readonly db: Db,
+    readonly catalog: StockCatalog,
+    readonly reservations: Reservations,
+    readonly readiness: readonly ReadinessCheck[],
+    private readonly mongo: MongoClient,
+    private readonly consumer: MessageConsumer,
+    private readonly relay: MongoOutboxRelay,
+    private readonly publisher: KafkaPublisher,
+    private readonly logger: MessagingLogger,
+  ) {}
+
+  static async open(
+    config: InventoryServiceConfig,
+    options: InventoryRuntimeOptions = {},
+  ): Promise<InventoryRuntime> {
+    const logger = options.logger ?? jsonLogger('info', SERVICE_NAME);
+    const kafka: KafkaConnectionConfig = {
+      brokers: config.kafkaBrokers,
+      clientId: SERVICE_NAME,
+      logger,
+    };
+    await ensureTopics(kafka, INVENTORY_TOPICS);
+    const mongo = new MongoClient(config.mongoUrl, {
+      serverSelectionTimeoutMS: 3000,
+      connectTimeoutMS: 3000,
+    });
+    await mongo.connect();
+    const db = mongo.db(config.database);
+
+    const registry = new MessageRegistry(allMessages);
+    const publisher = new KafkaPublisher(kafka, { registry });
+    const relay = new MongoOutboxRelay({
+      db,
+      collection: RESERVATIONS_COLLECTION,
+      publisher,
+      pollIntervalMs: config.relayPollIntervalMs,
+      logger,
+    });
+    const stock = new StockStore(db);
+    const reservations = new Reservations(new ReservationStore(db), stock, {
+      onReplyQueued: () => {
+        relay.nudge();
+      },
+      hooks: options.hooks ?? crashSwitchHooks(config.crashAfterHold),
+      logger,
+      ...(options.clock !== undefined && { clock: options.clock }),
+    });
+    const consumer = new MessageConsumer({
+      kafka,
+      groupId: config.consumerGroup,
+      topics: [TOPICS.inventoryCommands],
+      registry,
+      handlers: inventoryCommandHandlers(reservations),
+      publisher,
+      sessionTimeoutMs: config.consumerSessionTimeoutMs,
+      partitionsConsumedConcurrently: config.consumerConcurrency,
+      logger,
+      ...(options.retry !== undefined && { retry: options.retry }),
+    });
+
+    // The broker probe: a metadata round trip through the admin API (ensureTopics lists and
+    // describes the service's topics), with short timeouts so readiness answers within its 2 s.
+    // One probe at a time: while the broker hangs, checks share the probe in flight instead of
+    // piling up admin clients.
+    const probe: KafkaConnectionConfig = {
+      ...kafka,
+      connectionTimeoutMs: 1000,
+      requestTimeoutMs: 1500,
+    };
+    let brokerProbe: Promise<number> | undefined;
+    const probeBroker = (): Promise<number> => {
+      brokerProbe ??= ensureTopics(probe, INVENTORY_TOPICS)
+        .then((topics) => topics.existing.length + topics.created.length)
+        .finally(() => {
+          brokerProbe = undefined;
+        });
+      return brokerProbe;
+    };
+    const readiness: ReadinessCheck[] = [
+      {
+        name: 'mongodb',
+        check: async () => {
+          await db.command({ ping: 1 });
+          return undefined;
+        },
+      },
+      {
+        name: 'kafka',
+        check: async () => {
+          if (consumer.state !== 'running') {
+            throw new Error(`command consumer is ${consumer.state}`);
+          }
+          return { consumer: consumer.state, topics: await probeBroker() };
+        },
+      },
+    ];
+    return new InventoryRuntime(
+      config,
+      db,
+      new StockCatalog(stock, options.clock),
+      reservations,
+      readiness,
+      mongo,
+      consumer,
+      relay,
+      publisher,
+      logger,
+    );
+  }
+
+  async start(): Promise<void> {
+    this.relay.start();
+    await this.consumer.start();
+  }
+
+  /** Graceful and idempotent: consumer, then relay (drained), then publisher and MongoDB. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    await this.consumer.stop();
+    try {
+      await this.relay.drain(10_000);
+    } catch (error) {
+      // Undrained replies stay in their documents and go out after the next start.
+      this.logger.warn('outbox not drained at shutdown', { error });
+    }
+    await this.relay.stop();
+    await this.publisher.close();
+    await this.mongo.close();
+  }
+}
