@@ -39,6 +39,17 @@ describe('docker-compose.yml', () => {
       assert.ok(services.includes(name), `service ${name}`);
   });
 
+  it('when listed, then every service the launcher runs is in it, built from the shared Dockerfile', () => {
+    const services = compose(['config', '--services']).stdout.trim().split('\n');
+    for (const name of ['order', 'inventory', 'payment', 'payment-provider']) {
+      assert.ok(services.includes(name), `service ${name}`);
+    }
+    const config = compose(['config']).stdout;
+    for (const folder of ['order', 'inventory', 'payment', 'payment-provider-simulator']) {
+      assert.match(config, new RegExp(`SERVICE: ${folder}\\n`), `build arg for ${folder}`);
+    }
+  });
+
   it('when Postgres initialises, then it creates the same per-service databases as the launcher', () => {
     const sql = readFileSync(path.join(repoRoot, 'infra', 'compose', 'postgres-init.sql'), 'utf8');
     for (const database of resolveInfraConfig().postgres.databases)
