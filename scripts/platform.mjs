@@ -80,6 +80,13 @@ function setup() {
   must(process.execPath, [launcher, 'prepare']);
 }
 
+/** Demo stock for the dev stack (idempotent), through the inventory service's own code path. */
+function seed() {
+  const script = path.join(root, 'services', 'inventory', 'dist', 'seed.js');
+  if (!existsSync(script)) return;
+  must(process.execPath, [script]);
+}
+
 const TIERS = ['unit', 'int', 'e2e'];
 
 /** Compiled spec files of the given tiers, found under every workspace's dist folder. */
@@ -124,7 +131,7 @@ function runTests(args) {
   const needsInfra = tiers.some((tier) => tier !== 'unit');
   if (needsInfra) {
     say('starting the test infrastructure...');
-    must(process.execPath, [launcher, 'up'], { env });
+    must(process.execPath, [launcher, 'up', '--infra'], { env });
   }
   let status = 1;
   try {
@@ -152,7 +159,20 @@ switch (command) {
   case 'up':
     setup();
     must(process.execPath, [launcher, 'up', ...rest]);
+    if (!rest.includes('--infra')) {
+      seed();
+      console.log(`
+Order API and its docs: http://127.0.0.1:3000/docs   (inventory :3001/docs, payment :3002/docs, provider :4010/docs)
+Place an order and watch it confirm:
+  curl -s -X POST http://127.0.0.1:3000/orders -H 'content-type: application/json' -H "Idempotency-Key: $(uuidgen || date +%s%N)" \\
+       -d '{"customerId":"alice","lines":[{"sku":"BOOK-DDD","quantity":1}],"currency":"EUR"}'
+  curl -s http://127.0.0.1:3000/orders/<orderId>
+`);
+    }
     say('stop everything with: npm run down');
+    break;
+  case 'seed':
+    seed();
     break;
   case 'down':
     if (!existsSync(launcher)) {
@@ -175,7 +195,7 @@ switch (command) {
     break;
   default:
     console.error(
-      `usage: node scripts/platform.mjs <setup|up|down|status|infra ...|test [--tier unit,int,e2e]>`,
+      `usage: node scripts/platform.mjs <setup|up [--infra]|down|status|seed|infra ...|test [--tier unit,int,e2e]>`,
     );
     process.exit(command === 'help' ? 0 : 2);
 }

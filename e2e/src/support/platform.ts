@@ -25,7 +25,12 @@ export async function startPlatform(): Promise<Platform> {
   const stack = new LocalStack();
   stack.order.setEnvironment(SAGA_TIMINGS);
   stack.inventory.setEnvironment({ KAFKA_SESSION_TIMEOUT_MS: '6000' });
-  stack.payment.setEnvironment({ KAFKA_SESSION_TIMEOUT_MS: '6000' });
+  // Provider calls bounded well inside the consumer session and the saga's step deadline.
+  stack.payment.setEnvironment({
+    KAFKA_SESSION_TIMEOUT_MS: '10000',
+    PROVIDER_TIMEOUT_MS: '1000',
+    PROVIDER_BACKOFF_MAX_MS: '200',
+  });
   await stack.up();
   for (const service of stack.services) {
     await service.stop();

@@ -96,16 +96,16 @@ export abstract class ManagedProcessComponent implements InfraComponent {
 
   async stop(): Promise<void> {
     const pid = this.pid();
-    if (pid !== undefined) await terminate(pid, this.stopGraceMs);
+    if (pid === undefined) return;
+    await terminate(pid, this.stopGraceMs);
     await this.afterExit();
   }
 
   async kill(): Promise<void> {
     const pid = this.pid();
-    if (pid !== undefined) {
-      signal(pid, 'SIGKILL');
-      await waitForExit(pid, 10_000);
-    }
+    if (pid === undefined) return;
+    signal(pid, 'SIGKILL');
+    await waitForExit(pid, 10_000);
     await this.afterExit();
   }
 
@@ -114,6 +114,7 @@ export abstract class ManagedProcessComponent implements InfraComponent {
     await this.start();
   }
 
+  /** Only after our own process ended: a port held by someone else is not ours to wait for. */
   private async afterExit(): Promise<void> {
     removeFile(this.pidFile);
     for (const port of this.ports) await waitForPortClosed(this.config.host, port, 10_000);

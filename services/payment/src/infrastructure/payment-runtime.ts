@@ -1,0 +1,173 @@
+import { allMessages, TOPIC_PARTITIONS, TOPICS } from '@platform/contracts';
+import { PostgresEventStore } from '@platform/event-store';
+import {
+  ensureTopics,
+  jsonLogger,
+  KafkaPublisher,
+  MessageConsumer,
+  MessageRegistry,
+  PostgresInbox,
+  PostgresOutbox,
+  PostgresOutboxRelay,
+  type KafkaConnectionConfig,
+  type MessagingLogger,
+  type TopicSpec,
+} from '@platform/messaging';
+import type { ReadinessCheck } from '@platform/service-defaults';
+import type { DataSource, EntityManager } from 'typeorm';
+import { providerCallBudgetMs, type PaymentServiceConfig } from '../config';
+import { paymentCommandHandlers } from '../features/commands/payment-command-handlers';
+import {
+  PaymentCommandProcessor,
+  SERVICE_NAME,
+  type PaymentProcessorHooks,
+} from '../features/commands/payment-command-processor';
+import { PaymentQueries } from '../features/queries/payment-queries';
+import { openPaymentsDatabase } from './database';
+import { ProviderClient } from './provider-client';
+
+export interface PaymentRuntimeOptions {
+  /** Test seams (see PaymentProcessorHooks); main.ts sets them only from the test-only variable. */
+  readonly hooks?: PaymentProcessorHooks;
+  readonly logger?: MessagingLogger;
+}
+
+const PAYMENT_TOPICS: TopicSpec[] = [
+  { topic: TOPICS.paymentCommands, partitions: TOPIC_PARTITIONS },
+  { topic: TOPICS.paymentEvents, partitions: TOPIC_PARTITIONS },
+];
+
+/**
+ * Everything the payment service runs besides HTTP, wired by hand (no framework below the edge):
+ * the payments database (migrated at open), the provider client with its policies, the command
+ * consumer and the outbox relay that publishes the replies. `stop` orders the shutdown so nothing
+ * is lost: the consumer stops first (finishing the command in hand, provider call included), the
+ * relay then drains the replies it wrote, and only then do the publisher and the pool close.
+ */
+export class PaymentRuntime {
+  private constructor(
+    readonly config: PaymentServiceConfig,
+    readonly dataSource: DataSource,
+    readonly provider: ProviderClient,
+    readonly queries: PaymentQueries,
+    readonly readiness: readonly ReadinessCheck[],
+    private readonly relay: PostgresOutboxRelay,
+    private readonly consumer: MessageConsumer<EntityManager>,
+    private readonly publisher: KafkaPublisher,
+    private readonly logger: MessagingLogger,
+  ) {}
+
+  static async open(
+    config: PaymentServiceConfig,
+    options: PaymentRuntimeOptions = {},
+  ): Promise<PaymentRuntime> {
+    const logger = options.logger ?? jsonLogger('info', SERVICE_NAME);
+    const kafka: KafkaConnectionConfig = { brokers: config.kafkaBrokers, clientId: SERVICE_NAME };
+    await ensureTopics(kafka, PAYMENT_TOPICS);
+    const budgetMs = providerCallBudgetMs(config.provider);
+    if (budgetMs >= config.consumer.sessionTimeoutMs) {
+      logger.warn(
+        'a provider call can outlast the Kafka session timeout; a slow provider will cause rebalances (safe, but slow)',
+        { providerCallBudgetMs: budgetMs, sessionTimeoutMs: config.consumer.sessionTimeoutMs },
+      );
+    }
+    const dataSource = await openPaymentsDatabase(config.databaseUrl, {
+      idleInTransactionTimeoutMs: Math.max(30_000, 2 * budgetMs),
+      // One session per partition handled concurrently (held across a provider call), plus HTTP.
+      poolSize: config.consumer.partitionsConcurrently + 5,
+    });
+
+    const registry = new MessageRegistry(allMessages);
+    const store = new PostgresEventStore(dataSource);
+    const provider = new ProviderClient({
+      baseUrl: config.providerUrl,
+      policy: config.provider,
+      logger,
+    });
+    const processor = new PaymentCommandProcessor(store, new PostgresOutbox(), provider, {
+      ...(options.hooks && { hooks: options.hooks }),
+      unknownOutcomeSettleMs: config.unknownOutcomeSettleMs,
+      logger,
+    });
+    const publisher = new KafkaPublisher(kafka, { registry });
+    const relay = new PostgresOutboxRelay({
+      connection: config.databaseUrl,
+      publisher,
+      storeName: 'payments',
+    });
+    const consumer = new MessageConsumer<EntityManager>({
+      kafka,
+      groupId: SERVICE_NAME,
+      topics: [TOPICS.paymentCommands],
+      registry,
+      handlers: paymentCommandHandlers(processor),
+      inbox: new PostgresInbox(dataSource),
+      publisher,
+      sessionTimeoutMs: config.consumer.sessionTimeoutMs,
+      partitionsConsumedConcurrently: config.consumer.partitionsConcurrently,
+    });
+
+    // A probe with short timeouts; ensureTopics is a metadata round trip that creates nothing
+    // when the topics exist.
+    const kafkaProbe: KafkaConnectionConfig = {
+      ...kafka,
+      connectionTimeoutMs: 1000,
+      requestTimeoutMs: 1500,
+    };
+    const readiness: ReadinessCheck[] = [
+      {
+        name: 'postgres',
+        check: async () => {
+          await dataSource.query('SELECT 1');
+          return undefined;
+        },
+      },
+      {
+        name: 'kafka',
+        check: async () => {
+          if (consumer.state !== 'running')
+            throw new Error(`command consumer is ${consumer.state}`);
+          await ensureTopics(kafkaProbe, PAYMENT_TOPICS);
+          return { consumer: consumer.state };
+        },
+      },
+      {
+        // Informational, never failing: with the provider down the service still answers every
+        // command (declining fast), and taking all instances out of rotation would not help.
+        name: 'payment-provider',
+        check: () => Promise.resolve({ breaker: provider.breakerState }),
+      },
+    ];
+    return new PaymentRuntime(
+      config,
+      dataSource,
+      provider,
+      new PaymentQueries(store),
+      readiness,
+      relay,
+      consumer,
+      publisher,
+      logger,
+    );
+  }
+
+  async start(): Promise<void> {
+    this.relay.start();
+    await this.consumer.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.stop();
+    await this.relay.drain(10_000).catch((error: unknown) => {
+      this.logger.warn(
+        'outbox not drained at shutdown; the relay publishes the rest on the next start',
+        {
+          error,
+        },
+      );
+    });
+    await this.relay.stop();
+    await this.publisher.close();
+    await this.dataSource.destroy();
+  }
+}
