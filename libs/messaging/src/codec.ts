@@ -47,7 +47,8 @@ export function encodeEnvelope(envelope: Envelope): WireRecord {
 
 function required(headers: Readonly<Record<string, string | undefined>>, name: string): string {
   const value = headers[name];
-  if (value === undefined || value === '') throw new MalformedMessageError(`missing header ${name}`);
+  if (value === undefined || value === '')
+    throw new MalformedMessageError(`missing header ${name}`);
   return value;
 }
 
@@ -64,13 +65,18 @@ export function decodeRecord(record: {
 }): DecodedRecord {
   const { headers } = record;
   if (headers[HEADER.specversion] !== SPEC_VERSION) {
-    throw new MalformedMessageError(`unsupported or missing ${HEADER.specversion}: ${String(headers[HEADER.specversion])}`);
+    throw new MalformedMessageError(
+      `unsupported or missing ${HEADER.specversion}: ${String(headers[HEADER.specversion])}`,
+    );
   }
-  if (record.key === null || record.key === '') throw new MalformedMessageError('missing record key');
+  if (record.key === null || record.key === '')
+    throw new MalformedMessageError('missing record key');
   if (record.value === null) throw new MalformedMessageError('missing record value');
   const schemaVersion = Number(required(headers, HEADER.schemaVersion));
   if (!Number.isInteger(schemaVersion) || schemaVersion < 1) {
-    throw new MalformedMessageError(`invalid ${HEADER.schemaVersion}: ${String(headers[HEADER.schemaVersion])}`);
+    throw new MalformedMessageError(
+      `invalid ${HEADER.schemaVersion}: ${String(headers[HEADER.schemaVersion])}`,
+    );
   }
   let payload: unknown;
   try {

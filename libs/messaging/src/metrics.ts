@@ -11,7 +11,12 @@ export interface MessagingMetrics {
   /** A message the relay could not publish at all (e.g. larger than the broker accepts). */
   publishRejected(topic: string, reason: string): void;
   /** One handler run, by outcome. */
-  handled(topic: string, type: string, outcome: 'success' | 'duplicate' | 'retry' | 'dead-lettered', durationMs: number): void;
+  handled(
+    topic: string,
+    type: string,
+    outcome: 'success' | 'duplicate' | 'retry' | 'dead-lettered',
+    durationMs: number,
+  ): void;
   /** A handler attempt failed and will be retried. */
   retried(topic: string, type: string, attempt: number): void;
   /** A message went to the dead-letter topic. */

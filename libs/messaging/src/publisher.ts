@@ -29,3 +29,21 @@ export class PermanentPublishError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * A record copied as it was received: key, value and headers byte for byte, no envelope required.
+ * Dead letters and redriven messages travel this way, since a poison record may not even be an
+ * envelope.
+ */
+export interface RawRecord {
+  readonly topic: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Header values as received; an array when the record repeats a header name. */
+  readonly headers: Readonly<Record<string, Buffer | string | readonly (Buffer | string)[]>>;
+}
+
+/** Publishes raw records (dead-lettering, redrive). Same guarantees and errors as MessagePublisher. */
+export interface RawRecordPublisher {
+  publishRaw(records: readonly RawRecord[]): Promise<void>;
+}
