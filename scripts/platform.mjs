@@ -164,7 +164,7 @@ switch (command) {
       console.log(`
 Order API and its docs: http://127.0.0.1:3000/docs   (inventory :3001/docs, payment :3002/docs, provider :4010/docs)
 Place an order and watch it confirm:
-  curl -s -X POST http://127.0.0.1:3000/orders -H 'content-type: application/json' -H "Idempotency-Key: $(uuidgen || date +%s%N)" \\
+  curl -s -X POST http://127.0.0.1:3000/orders -H 'content-type: application/json' -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" \\
        -d '{"customerId":"alice","lines":[{"sku":"BOOK-DDD","quantity":1}],"currency":"EUR"}'
   curl -s http://127.0.0.1:3000/orders/<orderId>
 `);

@@ -67,7 +67,7 @@ function statusTitle(status: number): string {
 /** body-parser's errors carry a `type` and a `status`; see its README. */
 function bodyParserProblem(error: unknown): ProblemDetails | undefined {
   if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
-  const type = (error).type;
+  const type = error.type;
   if (type === 'entity.too.large') {
     return {
       type: `${PROBLEM_BASE}payload-too-large`,
@@ -135,7 +135,7 @@ export function toProblem(
       typeof response === 'string'
         ? response
         : typeof response === 'object' && 'message' in response
-          ? String((response).message)
+          ? String(response.message)
           : error.message;
     return {
       type: status === 404 ? `${PROBLEM_BASE}not-found` : 'about:blank',
