@@ -234,6 +234,61 @@ describe('order saga end to end', { timeout: 600_000 }, () => {
     assert.equal((await stockOf(platform, sku)).sold, 1, 'one order, one unit sold');
   });
 
+  it('when the API gets bad input, then it answers a clear problem and creates nothing', async () => {
+    const raw = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${platform.orderUrl}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
+    const valid = { customerId: 'bad-input', lines: [{ sku: 'X', quantity: 1 }], currency: 'EUR' };
+    const cases: [string, string, number][] = [
+      ['malformed JSON', '{"customerId": ', 400],
+      ['wrong types', JSON.stringify({ ...valid, lines: 'many' }), 400],
+      ['missing fields', JSON.stringify({ customerId: 'x' }), 400],
+      ['quantity 0', JSON.stringify({ ...valid, lines: [{ sku: 'X', quantity: 0 }] }), 400],
+      ['huge quantity', JSON.stringify({ ...valid, lines: [{ sku: 'X', quantity: 1e12 }] }), 400],
+      [
+        'NaN as a string',
+        JSON.stringify({ ...valid, lines: [{ sku: 'X', quantity: 'NaN' }] }),
+        400,
+      ],
+      [
+        '__proto__ key',
+        `{"customerId":"x","lines":[{"sku":"X","quantity":1}],"currency":"EUR","__proto__":{"admin":true}}`,
+        400,
+      ],
+      ['deep nesting', `{"customerId":${'['.repeat(5000)}${']'.repeat(5000)}}`, 400],
+      ['oversized body', JSON.stringify({ ...valid, customerId: 'x'.repeat(200_000) }), 413],
+    ];
+    for (const [what, body, status] of cases) {
+      const response = await raw(body);
+      assert.equal(response.status, status, what);
+      assert.match(response.headers.get('content-type') ?? '', /application\/problem\+json/, what);
+    }
+    const listed = await request<{ items: unknown[] }>(
+      'GET',
+      `${platform.orderUrl}/orders?customerId=bad-input`,
+    );
+    assert.deepEqual(listed.body.items, [], 'nothing was created');
+
+    assert.equal(
+      (await request('GET', `${platform.orderUrl}/orders?status[$ne]=x`)).status,
+      400,
+      'operator injection',
+    );
+    const capped = await request<{ items: unknown[] }>(
+      'GET',
+      `${platform.orderUrl}/orders?limit=1e9`,
+    );
+    assert.equal(capped.status, 200);
+    assert.ok(capped.body.items.length <= 100, 'absurd limits are capped');
+    assert.equal((await request('GET', `${platform.orderUrl}/orders?limit=-1`)).status, 400);
+    assert.equal((await request('GET', `${platform.orderUrl}/orders/not-a-uuid`)).status, 400);
+    assert.equal((await request('GET', `${platform.orderUrl}/orders/${randomUUID()}`)).status, 404);
+  });
+
   it('when the run is over, then the read model agrees with a replay of the event store', async () => {
     const dataSource = new DataSource({
       type: 'postgres',
