@@ -43,6 +43,12 @@ describe('order service write side (real Postgres)', { timeout: 180_000 }, () =>
     await drop();
   });
 
+  function instance(index: number): DataSource {
+    const dataSource = instances[index];
+    assert.ok(dataSource, `instance ${index}`);
+    return dataSource;
+  }
+
   async function count(sql: string, params: unknown[] = []): Promise<number> {
     const [dataSource] = instances;
     if (!dataSource) throw new Error('no database');
@@ -53,12 +59,7 @@ describe('order service write side (real Postgres)', { timeout: 180_000 }, () =>
   it('when ten clients send the same Idempotency-Key at once, then one order exists and all get it', async () => {
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        placeOrderFor(instances[i % 2] as DataSource).execute(
-          body('same-key'),
-          'key-1',
-          {},
-          new Date(),
-        ),
+        placeOrderFor(instance(i % 2)).execute(body('same-key'), 'key-1', {}, new Date()),
       ),
     );
     assert.equal(new Set(results.map((r) => r.orderId)).size, 1);
@@ -77,7 +78,7 @@ describe('order service write side (real Postgres)', { timeout: 180_000 }, () =>
 
   it('when the same key comes with another body, then 422 and nothing new', async () => {
     await assert.rejects(
-      placeOrderFor(instances[0] as DataSource).execute(body('other'), 'key-1', {}, new Date()),
+      placeOrderFor(instance(0)).execute(body('other'), 'key-1', {}, new Date()),
       (error: unknown) => (error as { status?: number }).status === 422,
     );
     assert.equal(
@@ -89,12 +90,7 @@ describe('order service write side (real Postgres)', { timeout: 180_000 }, () =>
   it('when two scheduler instances race over due deadlines, then each deadline fires once', async () => {
     const placed = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        placeOrderFor(instances[0] as DataSource).execute(
-          body(`c-${i}`),
-          undefined,
-          {},
-          new Date(),
-        ),
+        placeOrderFor(instance(0)).execute(body(`c-${i}`), undefined, {}, new Date()),
       ),
     );
     // At this instant every reservation deadline is due, and the compensation deadlines they arm
@@ -109,7 +105,7 @@ describe('order service write side (real Postgres)', { timeout: 180_000 }, () =>
       fired.reduce((a, b) => a + b, 0),
       21,
     );
-    const store = new PostgresEventStore(instances[0] as DataSource);
+    const store = new PostgresEventStore(instance(0));
     for (const { orderId } of placed) {
       const events = await store.readStream(sagaStreamId(orderId));
       assert.equal(
@@ -126,13 +122,9 @@ describe('order service write side (real Postgres)', { timeout: 180_000 }, () =>
   });
 
   it('when a new instance starts, then it finds the persisted deadlines and fires the next step', async () => {
-    const fresh = new DeadlineScheduler(
-      instances[1] as DataSource,
-      processorFor(instances[1] as DataSource),
-      {
-        clock: () => new Date(Date.now() + 60_000),
-      },
-    );
+    const fresh = new DeadlineScheduler(instance(1), processorFor(instance(1)), {
+      clock: () => new Date(Date.now() + 60_000),
+    });
     assert.equal(await fresh.tick(), 21);
     assert.equal(
       await count(
