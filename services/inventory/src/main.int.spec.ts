@@ -212,8 +212,14 @@ describe('the service process', { timeout: 600_000 }, () => {
     });
 
     service.child.kill('SIGTERM');
-    const ready = await fetch(`${base}/health/ready`);
-    assert.equal(ready.status, 503, 'lame duck: not ready while draining');
+    // The signal is handled asynchronously: poll until readiness flips, which must happen while
+    // the process still answers (before it exits).
+    let readyStatus = 200;
+    for (let i = 0; i < 100 && readyStatus === 200; i++) {
+      readyStatus = (await fetch(`${base}/health/ready`)).status;
+      if (readyStatus === 200) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(readyStatus, 503, 'lame duck: not ready while draining');
     const { code } = await service.exit();
     assert.equal(code, 0, service.tail());
 
