@@ -25,6 +25,11 @@ export interface Inbox<Tx> {
 
 export const INBOX_TABLE = 'inbox';
 
+/** Rolls back a run whose message another delivery recorded first. */
+class ConcurrentDuplicate extends Error {
+  override readonly name = 'ConcurrentDuplicate';
+}
+
 /**
  * The inbox table: one row per (consumer group, message id) ever applied. The group is part of
  * the key because two groups consuming the same message are two different effects.
@@ -58,7 +63,8 @@ export const inboxMigrations = [CreateInbox1763780000100];
 
 /**
  * The inbox in the service's own Postgres database (TypeORM). The handler gets the transaction's
- * EntityManager; everything it writes through it commits or rolls back with the inbox row.
+ * EntityManager; everything it writes through it commits or rolls back with the inbox row, which
+ * is inserted after the effect (see runOnce for why).
  */
 export class PostgresInbox implements Inbox<EntityManager> {
   constructor(private readonly dataSource: DataSource) {}
@@ -70,6 +76,16 @@ export class PostgresInbox implements Inbox<EntityManager> {
     const progress = { effectStarted: false };
     try {
       return await this.dataSource.transaction(async (tx) => {
+        // Look first, record last. A read takes no transaction id, so a handler that calls out
+        // before it writes (the payment provider) does not hold back the commit-ordered readers
+        // (outbox relays, projections) that wait on the oldest running transaction id.
+        const seen: unknown = await tx.query(
+          `SELECT 1 FROM ${INBOX_TABLE} WHERE consumer_group = $1 AND message_id = $2`,
+          [entry.consumerGroup, entry.messageId],
+        );
+        if (Array.isArray(seen) && seen.length > 0) return 'duplicate';
+        progress.effectStarted = true;
+        await effect(tx);
         const inserted: unknown = await tx.query(
           `INSERT INTO ${INBOX_TABLE} (consumer_group, message_id, message_type, topic, "partition", "offset")
            VALUES ($1, $2, $3, $4, $5, $6)
@@ -84,15 +100,16 @@ export class PostgresInbox implements Inbox<EntityManager> {
             entry.offset,
           ],
         );
-        if (!Array.isArray(inserted) || inserted.length === 0) return 'duplicate';
-        progress.effectStarted = true;
-        await effect(tx);
+        // A concurrent delivery of the same message committed first (we waited for it on the
+        // primary key): undo this run's effects.
+        if (!Array.isArray(inserted) || inserted.length === 0) throw new ConcurrentDuplicate();
         return 'applied';
       });
     } catch (error) {
+      if (error instanceof ConcurrentDuplicate) return 'duplicate';
       if (progress.effectStarted) throw error;
       throw new DependencyUnavailableError(
-        `inbox: could not record message ${entry.messageId}: ${error instanceof Error ? error.message : String(error)}`,
+        `inbox: could not check message ${entry.messageId}: ${error instanceof Error ? error.message : String(error)}`,
         { cause: error },
       );
     }
