@@ -81,7 +81,7 @@ describe('graceful restarts during a burst of orders', { timeout: 600_000 }, () 
           async () =>
             (await request<{ status: string }>('GET', `${platform.orderUrl}/orders/${orderId}`))
               .body,
-          (view) => ['Confirmed', 'Rejected', 'NeedsAttention'].includes(view?.status ?? ''),
+          (view) => ['Confirmed', 'Rejected', 'NeedsAttention'].includes(view.status),
           120_000,
           500,
         ),
