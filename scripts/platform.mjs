@@ -53,6 +53,7 @@ function ensureDebianTools() {
       why: 'runs Kafka and the MongoDB-compatible server',
     },
     { command: 'mvn', pkg: 'maven', why: 'fetches Kafka and mongo-java-server from Maven Central' },
+    { command: 'promtool', pkg: 'prometheus', why: 'checks and unit-tests the Prometheus rules' },
   ];
   const missing = wanted.filter((tool) => !onPath(tool.command));
   if (missing.length === 0) return;
