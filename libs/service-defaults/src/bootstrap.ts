@@ -1,20 +1,36 @@
 import type { INestApplication, Type } from '@nestjs/common';
-import { Logger } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
+import { Logger as PinoNestLogger, LoggerModule } from 'nestjs-pino';
+import { pinoHttp } from 'pino-http';
 import { ServiceLifecycle } from './lifecycle';
+import {
+  createServiceLogger,
+  httpLoggingOptions,
+  LogErrorReporter,
+  type CorrelationIdSource,
+  type ErrorReporter,
+  type LoggingOptions,
+} from './logging';
+import { ServiceMetrics } from './metrics';
 import { ProblemDetailsFilter } from './problem-details';
+import { ServiceDefaultsModule } from './service-defaults.module';
 
-export interface ServiceOptions {
-  /** e.g. `order-service`; used in logs and the OpenAPI document. */
+export interface ServiceOptions extends LoggingOptions {
+  /** e.g. `order-service`; the `service` field of every log line and label of every metric. */
   readonly name: string;
   readonly description?: string;
   /** Largest accepted JSON body; larger ones get 413. */
   readonly bodyLimit?: string;
   /** DomainError code → HTTP status; unmapped codes are 409. */
   readonly domainErrorStatus?: Readonly<Record<string, number>>;
+  /** Exception tracking for 5xx; default: one pino error line with the request's context. */
+  readonly errorReporter?: ErrorReporter;
+  /** A correlation id from the request when the caller sent no `x-correlation-id`. */
+  readonly correlationId?: CorrelationIdSource;
 }
 
 export interface RunOptions extends ServiceOptions {
@@ -28,19 +44,45 @@ export interface RunOptions extends ServiceOptions {
 
 /**
  * Creates a NestJS application with the platform's defaults, without listening:
- * JSON bodies up to `bodyLimit`, problem+json errors, OpenAPI at `/docs`, and new requests
- * refused with 503 + Retry-After while draining (health endpoints excepted).
+ * JSON logs through pino (Nest's logger too) with a correlation id per request, Prometheus
+ * metrics at `/metrics` (HTTP RED by route template, process saturation), JSON bodies up to
+ * `bodyLimit`, problem+json errors with 5xx sent to the ErrorReporter, OpenAPI at `/docs`, and
+ * new requests refused with 503 + Retry-After while draining (health endpoints excepted).
  */
 export async function createServiceApp(
   rootModule: Type,
   options: ServiceOptions,
 ): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(rootModule, {
+  const logger = createServiceLogger(options.name, options);
+  // The service's module plus the logging module, so services keep importing only their own.
+  // pino-http runs as the app's first middleware (below), so requests refused before routing
+  // (bad JSON, too large, draining) are logged too; nestjs-pino reuses its request logger.
+  @Module({
+    imports: [
+      LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
+      ServiceDefaultsModule,
+      rootModule,
+    ],
+  })
+  class ServiceRootModule {}
+
+  const app = await NestFactory.create<NestExpressApplication>(ServiceRootModule, {
     bodyParser: false,
-    bufferLogs: false,
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoNestLogger));
+  const metrics = app.get(ServiceMetrics);
+  metrics.setServiceName(options.name);
+  // First, so refused bodies and draining 503s are counted and logged too.
+  app.use(metrics.httpMiddleware());
+  app.use(pinoHttp(httpLoggingOptions(logger, options.correlationId)));
   app.useBodyParser('json', { limit: options.bodyLimit ?? '64kb' });
-  app.useGlobalFilters(new ProblemDetailsFilter(options.domainErrorStatus));
+  app.useGlobalFilters(
+    new ProblemDetailsFilter(
+      options.domainErrorStatus,
+      options.errorReporter ?? new LogErrorReporter(logger),
+    ),
+  );
   app.disable('x-powered-by');
 
   const lifecycle = app.get(ServiceLifecycle);

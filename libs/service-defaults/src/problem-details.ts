@@ -8,6 +8,8 @@ import {
 } from '@nestjs/common';
 import { DomainError } from '@platform/domain';
 import type { Request, Response } from 'express';
+import type { ErrorReporter } from './logging';
+import { routeTemplate } from './metrics';
 
 /**
  * Every error leaves a service as RFC 9457 problem details (`application/problem+json`), mapped in
@@ -152,24 +154,50 @@ export function toProblem(
   };
 }
 
-@Catch()
-export class ProblemDetailsFilter implements ExceptionFilter {
+/** Used when no reporter is given: the stack through Nest's logger (pino in a service). */
+class NestLoggerErrorReporter implements ErrorReporter {
   private readonly logger = new Logger('ProblemDetails');
 
-  constructor(private readonly domainStatus: Readonly<Record<string, number>> = {}) {}
+  report(error: unknown): void {
+    this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  }
+}
+
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  constructor(
+    private readonly domainStatus: Readonly<Record<string, number>> = {},
+    private readonly reporter: ErrorReporter = new NestLoggerErrorReporter(),
+  ) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
-    if (error instanceof HttpException && http.getRequest<Request>().path.startsWith('/health')) {
+    if (error instanceof HttpException && request.path.startsWith('/health')) {
       // Health checks answer in the health-check response format monitors expect, not problem+json.
       response.status(error.getStatus()).json(error.getResponse());
       return;
     }
     const problem = toProblem(error, this.domainStatus);
-    if (problem.status >= 500)
-      this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    // 4xx are the caller's problem and show in the request log; 5xx are ours and get tracked.
+    if (problem.status >= 500) this.report(error, request, problem.status);
     if (response.headersSent) return;
     response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+  }
+
+  private report(error: unknown, request: Request, status: number): void {
+    const id: unknown = request.id;
+    try {
+      this.reporter.report(error, {
+        method: request.method,
+        url: request.originalUrl,
+        route: routeTemplate(request),
+        status,
+        ...(typeof id === 'string' && { correlationId: id }),
+      });
+    } catch {
+      // A broken tracker must not turn a 500 into a hung request.
+    }
   }
 }

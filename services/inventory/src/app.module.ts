@@ -7,6 +7,7 @@ import {
 import {
   ServiceDefaultsModule,
   ServiceLifecycle,
+  ServiceMetrics,
   type ServiceOptions,
 } from '@platform/service-defaults';
 import { inventoryServiceConfig } from './config';
@@ -27,7 +28,9 @@ export const INVENTORY_SERVICE_OPTIONS: ServiceOptions = {
   providers: [
     {
       provide: InventoryRuntime,
-      useFactory: () => InventoryRuntime.open(inventoryServiceConfig()),
+      useFactory: (metrics: ServiceMetrics) =>
+        InventoryRuntime.open(inventoryServiceConfig(), { metrics }),
+      inject: [ServiceMetrics],
     },
   ],
 })

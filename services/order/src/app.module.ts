@@ -4,7 +4,11 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { ServiceDefaultsModule, ServiceLifecycle } from '@platform/service-defaults';
+import {
+  ServiceDefaultsModule,
+  ServiceLifecycle,
+  ServiceMetrics,
+} from '@platform/service-defaults';
 import { orderServiceConfig } from './config';
 import { OrdersController } from './http/orders.controller';
 import { OrderRuntime } from './infrastructure/order-runtime';
@@ -12,7 +16,13 @@ import { OrderRuntime } from './infrastructure/order-runtime';
 @Module({
   imports: [ServiceDefaultsModule],
   controllers: [OrdersController],
-  providers: [{ provide: OrderRuntime, useFactory: () => OrderRuntime.open(orderServiceConfig()) }],
+  providers: [
+    {
+      provide: OrderRuntime,
+      useFactory: (metrics: ServiceMetrics) => OrderRuntime.open(orderServiceConfig(), { metrics }),
+      inject: [ServiceMetrics],
+    },
+  ],
 })
 export class OrderServiceModule implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(

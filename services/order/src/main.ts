@@ -7,6 +7,9 @@ const config = orderServiceConfig();
 void runService(OrderServiceModule, {
   name: 'order-service',
   description: 'Places orders and orchestrates the order saga (stock → payment → confirmation).',
+  // Requests about one order correlate by its id when the caller sent no x-correlation-id.
+  correlationId: (request) =>
+    /^\/orders\/([0-9a-fA-F-]{36})(?:[/?]|$)/.exec(request.url ?? '')?.[1],
   port: config.port,
   host: config.host,
   domainErrorStatus: {

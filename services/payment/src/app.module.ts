@@ -4,7 +4,11 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { ServiceDefaultsModule, ServiceLifecycle } from '@platform/service-defaults';
+import {
+  ServiceDefaultsModule,
+  ServiceLifecycle,
+  ServiceMetrics,
+} from '@platform/service-defaults';
 import { paymentServiceConfig } from './config';
 import type { PaymentProcessorHooks } from './features/commands/payment-command-processor';
 import { PaymentsController } from './http/payments.controller';
@@ -24,16 +28,16 @@ function crashHooks(steps: readonly string[]): PaymentProcessorHooks | undefined
   };
 }
 
-async function openRuntime(): Promise<PaymentRuntime> {
+async function openRuntime(metrics: ServiceMetrics): Promise<PaymentRuntime> {
   const config = paymentServiceConfig();
   const hooks = crashHooks(config.crashAfterProviderCall);
-  return PaymentRuntime.open(config, hooks ? { hooks } : {});
+  return PaymentRuntime.open(config, { metrics, ...(hooks && { hooks }) });
 }
 
 @Module({
   imports: [ServiceDefaultsModule],
   controllers: [PaymentsController],
-  providers: [{ provide: PaymentRuntime, useFactory: openRuntime }],
+  providers: [{ provide: PaymentRuntime, useFactory: openRuntime, inject: [ServiceMetrics] }],
 })
 export class PaymentServiceModule implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(

@@ -11,7 +11,7 @@ import {
   type RetryPolicy,
   type TopicSpec,
 } from '@platform/messaging';
-import type { ReadinessCheck } from '@platform/service-defaults';
+import type { ReadinessCheck, ServiceMetrics } from '@platform/service-defaults';
 import { MongoClient, type Db } from 'mongodb';
 import type { InventoryServiceConfig } from '../config';
 import { inventoryCommandHandlers } from '../features/reservations/command-handlers';
@@ -34,6 +34,8 @@ export interface InventoryRuntimeOptions {
   readonly logger?: MessagingLogger;
   readonly retry?: Partial<RetryPolicy>;
   readonly clock?: () => Date;
+  /** The service's metrics registry; without it (tests) nothing is measured. */
+  readonly metrics?: ServiceMetrics;
 }
 
 /**
@@ -85,6 +87,7 @@ export class InventoryRuntime {
       publisher,
       pollIntervalMs: config.relayPollIntervalMs,
       logger,
+      ...(options.metrics && { metrics: options.metrics.messaging }),
     });
     const stock = new StockStore(db);
     const reservations = new Reservations(new ReservationStore(db), stock, {
@@ -106,6 +109,7 @@ export class InventoryRuntime {
       partitionsConsumedConcurrently: config.consumerConcurrency,
       logger,
       ...(options.retry !== undefined && { retry: options.retry }),
+      ...(options.metrics && { metrics: options.metrics.messaging }),
     });
 
     // The broker probe: a metadata round trip through the admin API (ensureTopics lists and

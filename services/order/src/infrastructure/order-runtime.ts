@@ -11,7 +11,7 @@ import {
   type KafkaConnectionConfig,
 } from '@platform/messaging';
 import { MongoCheckpointStore, ProjectionRunner } from '@platform/projections';
-import type { ReadinessCheck } from '@platform/service-defaults';
+import type { ReadinessCheck, ServiceMetrics } from '@platform/service-defaults';
 import { MongoClient } from 'mongodb';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { OrderServiceConfig } from '../config';
@@ -23,6 +23,7 @@ import { sagaReplyHandlers } from '../features/saga/reply-handlers';
 import { OrderSagaProcessor, SERVICE_NAME } from '../features/saga/saga-processor';
 import { orderSummaryProjection } from '../read-model/order-summary.projection';
 import { openOrdersDatabase } from './database';
+import { AfterCommit, PrometheusSagaObserver } from './saga-metrics';
 
 /**
  * Everything the order service runs besides HTTP, wired by hand (no framework below the edge):
@@ -47,7 +48,12 @@ export class OrderRuntime {
     private listener: AppendListener | undefined,
   ) {}
 
-  static async open(config: OrderServiceConfig): Promise<OrderRuntime> {
+  /** `metrics`: the service's registry; without it (tests) nothing is measured. */
+  static async open(
+    config: OrderServiceConfig,
+    options: { metrics?: ServiceMetrics } = {},
+  ): Promise<OrderRuntime> {
+    const { metrics } = options;
     const kafka: KafkaConnectionConfig = { brokers: config.kafkaBrokers, clientId: SERVICE_NAME };
     await ensureTopics(
       kafka,
@@ -64,12 +70,19 @@ export class OrderRuntime {
     const registry = new MessageRegistry(allMessages);
     const store = new PostgresEventStore(dataSource);
     const outbox = new PostgresOutbox();
-    const processor = new OrderSagaProcessor(store, outbox, createOrderSaga(config.saga));
+    const processor = new OrderSagaProcessor(
+      store,
+      outbox,
+      createOrderSaga(config.saga),
+      undefined,
+      metrics && new PrometheusSagaObserver(metrics, new AfterCommit(dataSource)),
+    );
     const publisher = new KafkaPublisher(kafka, { registry });
     const relay = new PostgresOutboxRelay({
       connection: config.databaseUrl,
       publisher,
       storeName: 'orders',
+      ...(metrics && { metrics: metrics.messaging }),
     });
     const consumer = new MessageConsumer<EntityManager>({
       kafka,
@@ -80,6 +93,7 @@ export class OrderRuntime {
       inbox: new PostgresInbox(dataSource),
       publisher,
       sessionTimeoutMs: config.consumerSessionTimeoutMs,
+      ...(metrics && { metrics: metrics.messaging }),
     });
     const scheduler = new DeadlineScheduler(dataSource, processor, {
       intervalMs: config.deadlineIntervalMs,
@@ -90,6 +104,7 @@ export class OrderRuntime {
       db: readDb,
       checkpoints: new MongoCheckpointStore(readDb),
       pollIntervalMs: 500,
+      ...(metrics && { metrics: metrics.projections }),
     });
     const readiness: ReadinessCheck[] = [
       {

@@ -13,7 +13,7 @@ import {
   type MessagingLogger,
   type TopicSpec,
 } from '@platform/messaging';
-import type { ReadinessCheck } from '@platform/service-defaults';
+import type { ReadinessCheck, ServiceMetrics } from '@platform/service-defaults';
 import type { DataSource, EntityManager } from 'typeorm';
 import { providerCallBudgetMs, type PaymentServiceConfig } from '../config';
 import { paymentCommandHandlers } from '../features/commands/payment-command-handlers';
@@ -24,18 +24,36 @@ import {
 } from '../features/commands/payment-command-processor';
 import { PaymentQueries } from '../features/queries/payment-queries';
 import { openPaymentsDatabase } from './database';
-import { ProviderClient } from './provider-client';
+import { ProviderClient, type BreakerState } from './provider-client';
+
+const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open', 'isolated'];
 
 export interface PaymentRuntimeOptions {
   /** Test seams (see PaymentProcessorHooks); main.ts sets them only from the test-only variable. */
   readonly hooks?: PaymentProcessorHooks;
   readonly logger?: MessagingLogger;
+  /** The service's metrics registry; without it (tests) nothing is measured. */
+  readonly metrics?: ServiceMetrics;
 }
 
 const PAYMENT_TOPICS: TopicSpec[] = [
   { topic: TOPICS.paymentCommands, partitions: TOPIC_PARTITIONS },
   { topic: TOPICS.paymentEvents, partitions: TOPIC_PARTITIONS },
 ];
+
+/** `payment_provider_breaker_state{state}`: 1 for the breaker's current state, 0 for the others. */
+function trackBreakerState(provider: ProviderClient, metrics: ServiceMetrics): void {
+  const gauge = metrics.gauge({
+    name: 'payment_provider_breaker_state',
+    help: 'The payment provider circuit breaker: 1 for its current state (closed, open, half-open, isolated), 0 otherwise.',
+    labelNames: ['state'],
+  });
+  const show = (current: BreakerState) => {
+    for (const state of BREAKER_STATES) gauge.set({ state }, state === current ? 1 : 0);
+  };
+  show(provider.breakerState);
+  provider.onBreakerStateChange(show);
+}
 
 /**
  * Everything the payment service runs besides HTTP, wired by hand (no framework below the edge):
@@ -94,6 +112,7 @@ export class PaymentRuntime {
       connection: config.databaseUrl,
       publisher,
       storeName: 'payments',
+      ...(options.metrics && { metrics: options.metrics.messaging }),
     });
     const consumer = new MessageConsumer<EntityManager>({
       kafka,
@@ -105,7 +124,9 @@ export class PaymentRuntime {
       publisher,
       sessionTimeoutMs: config.consumer.sessionTimeoutMs,
       partitionsConsumedConcurrently: config.consumer.partitionsConcurrently,
+      ...(options.metrics && { metrics: options.metrics.messaging }),
     });
+    if (options.metrics) trackBreakerState(provider, options.metrics);
 
     // A probe with short timeouts; ensureTopics is a metadata round trip that creates nothing
     // when the topics exist.

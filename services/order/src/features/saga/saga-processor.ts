@@ -37,11 +37,33 @@ export interface Cause {
 
 type SagaDecider = ReturnType<typeof createOrderSaga>;
 
+/**
+ * Told about the saga events each `process` appends, inside the transaction; implementations that
+ * count them (metrics) defer to after the commit, so a rolled-back step is never counted.
+ */
+export interface SagaObserver {
+  appended(
+    manager: EntityManager,
+    events: readonly SagaEvent[],
+    startedAt: string | undefined,
+  ): void;
+}
+
 const definitions = new Map(allMessages.map((definition) => [definition.type, definition]));
 
 function asEvents<E>(recorded: readonly RecordedEvent[]): E[] {
   // The store returns events in their current schema; these streams hold only these types.
   return recorded.map((event) => ({ type: event.type, data: event.data }) as E);
+}
+
+function startedAt(
+  history: readonly RecordedEvent[],
+  decided: readonly SagaEvent[],
+): string | undefined {
+  const started = [...asEvents<SagaEvent>(history), ...decided].find(
+    (event) => event.type === 'SagaStarted',
+  );
+  return started?.type === 'SagaStarted' ? started.data.at : undefined;
 }
 
 /**
@@ -56,6 +78,7 @@ export class OrderSagaProcessor {
     private readonly outbox: PostgresOutbox,
     private readonly saga: SagaDecider,
     private readonly newId: () => string = randomUUID,
+    private readonly observer?: SagaObserver,
   ) {}
 
   async process(
@@ -102,6 +125,7 @@ export class OrderSagaProcessor {
     }
     if (messages.length > 0) await this.outbox.enqueue(manager, messages);
     await this.armDeadline(manager, orderId, after);
+    this.observer?.appended(manager, decided, startedAt(history, decided));
     return result;
   }
 
