@@ -43,6 +43,8 @@ export interface InfraConfig {
     readonly payment: number;
     readonly paymentProvider: number;
   };
+  /** Prometheus (when installed) scraping this profile's services. */
+  readonly prometheusPort: number;
   /** Upper bound for any component to become ready. */
   readonly readyTimeoutMs: number;
 }
@@ -56,6 +58,7 @@ interface ProfilePorts {
   inventory: number;
   payment: number;
   paymentProvider: number;
+  prometheus: number;
 }
 
 const DEFAULT_PORTS: Record<Profile, ProfilePorts> = {
@@ -68,6 +71,7 @@ const DEFAULT_PORTS: Record<Profile, ProfilePorts> = {
     inventory: 3001,
     payment: 3002,
     paymentProvider: 4010,
+    prometheus: 9090,
   },
   test: {
     kafka: 29092,
@@ -78,6 +82,7 @@ const DEFAULT_PORTS: Record<Profile, ProfilePorts> = {
     inventory: 23001,
     payment: 23002,
     paymentProvider: 24010,
+    prometheus: 29090,
   },
 };
 
@@ -143,6 +148,7 @@ export function resolveInfraConfig(env: NodeJS.ProcessEnv = process.env): InfraC
       payment: port(env, 'PAYMENT_PORT', defaults.payment),
       paymentProvider: port(env, 'PAYMENT_PROVIDER_PORT', defaults.paymentProvider),
     },
+    prometheusPort: port(env, 'PROMETHEUS_PORT', defaults.prometheus),
     readyTimeoutMs: Number(env.PLATFORM_READY_TIMEOUT_MS ?? 120_000),
   };
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { KafkaComponent } from './components/kafka';
 import { MongoComponent } from './components/mongo';
 import { NodeServiceComponent } from './components/node-service';
+import { PrometheusComponent, prometheusInstalled } from './components/prometheus';
 import { PostgresComponent } from './components/postgres';
 import { resolveInfraConfig, type InfraConfig } from './config';
 import { ensureJvmRuntime } from './jvm';
@@ -20,6 +21,7 @@ export class LocalStack {
   readonly inventory: NodeServiceComponent;
   readonly payment: NodeServiceComponent;
   readonly order: NodeServiceComponent;
+  readonly prometheus: PrometheusComponent;
 
   constructor(readonly config: InfraConfig = resolveInfraConfig()) {
     this.postgres = new PostgresComponent(config);
@@ -55,6 +57,7 @@ export class LocalStack {
         PAYMENT_PROVIDER_URL: this.paymentProvider.url,
       }),
     });
+    this.prometheus = new PrometheusComponent(config);
     this.order = new NodeServiceComponent(config, {
       name: 'order',
       folder: 'order',
@@ -81,8 +84,13 @@ export class LocalStack {
     );
   }
 
+  /** Monitoring that runs beside the services when its binary is installed (Debian's prometheus). */
+  get observability(): readonly InfraComponent[] {
+    return prometheusInstalled() ? [this.prometheus] : [];
+  }
+
   get components(): readonly InfraComponent[] {
-    return [...this.infrastructure, ...this.services];
+    return [...this.infrastructure, ...this.services, ...this.observability];
   }
 
   component(name: string): InfraComponent {
@@ -115,6 +123,7 @@ export class LocalStack {
     if (options.services) {
       // Services in dependency order: the provider before payment, the others before order.
       for (const service of this.services) await service.start();
+      for (const component of this.observability) await component.start();
     }
   }
 
