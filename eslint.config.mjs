@@ -42,6 +42,49 @@ export default tseslint.config(
     },
   },
   {
+    // The dependency rule: domain code is pure, so it stays testable without infrastructure and
+    // readable as the business rules alone. Type-only imports of the message contracts are fine.
+    files: [
+      'libs/domain/src/**/*.ts',
+      'services/*/src/domain/**/*.ts',
+      'services/payment-provider-simulator/src/provider/**/*.ts',
+    ],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@nestjs/*',
+                'typeorm',
+                'kafkajs',
+                'mongodb',
+                'pg',
+                'express',
+                '@platform/messaging',
+                '@platform/event-store',
+                '@platform/projections',
+                '@platform/service-defaults',
+                '@platform/infra',
+                '**/infrastructure/**',
+                '**/http/**',
+                '**/features/**',
+              ],
+              message: 'domain code is pure: no frameworks, stores, adapters or features',
+            },
+            {
+              group: ['@platform/contracts'],
+              allowTypeImports: true,
+              message: 'domain code may use the contracts\' types only',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
