@@ -77,7 +77,7 @@ export default tseslint.config(
             {
               group: ['@platform/contracts'],
               allowTypeImports: true,
-              message: 'domain code may use the contracts\' types only',
+              message: "domain code may use the contracts' types only",
             },
           ],
         },
