@@ -116,6 +116,7 @@ export class MessageConsumer<Tx = unknown> {
   private restarts = 0;
   private stopResult: Promise<'stopped' | 'timed-out'> | undefined;
   private currentState: ConsumerState = 'new';
+  private readinessProbe: Promise<{ consumer: ConsumerState; topics: number }> | undefined;
 
   constructor(private readonly options: MessageConsumerOptions<Tx>) {
     if (options.topics.length === 0) throw new RangeError('consumer: no topics');
@@ -156,6 +157,36 @@ export class MessageConsumer<Tx = unknown> {
 
   get groupId(): string {
     return this.options.groupId;
+  }
+
+  /**
+   * For a service's readiness check: resolves when this consumer runs and the broker answers
+   * metadata for its topics, rejects with the reason otherwise. Read-only (it never creates a
+   * topic), with short timeouts and no retries, and concurrent callers share one probe so a
+   * broker that hangs does not pile probes up.
+   */
+  checkReady(): Promise<{ consumer: ConsumerState; topics: number }> {
+    if (this.currentState !== 'running') {
+      return Promise.reject(new Error(`consumer ${this.options.groupId} is ${this.currentState}`));
+    }
+    this.readinessProbe ??= this.probeBroker().finally(() => {
+      this.readinessProbe = undefined;
+    });
+    return this.readinessProbe;
+  }
+
+  private async probeBroker(): Promise<{ consumer: ConsumerState; topics: number }> {
+    const admin = createKafka(
+      { ...this.options.kafka, connectionTimeoutMs: 1000, requestTimeoutMs: 1500 },
+      `readiness-${this.options.groupId}`,
+    ).admin({ retry: { retries: 0 } });
+    await admin.connect();
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...this.options.topics] });
+      return { consumer: this.currentState, topics: metadata.topics.length };
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   /**

@@ -112,24 +112,6 @@ export class InventoryRuntime {
       ...(options.metrics && { metrics: options.metrics.messaging }),
     });
 
-    // The broker probe: a metadata round trip through the admin API (ensureTopics lists and
-    // describes the service's topics), with short timeouts so readiness answers within its 2 s.
-    // One probe at a time: while the broker hangs, checks share the probe in flight instead of
-    // piling up admin clients.
-    const probe: KafkaConnectionConfig = {
-      ...kafka,
-      connectionTimeoutMs: 1000,
-      requestTimeoutMs: 1500,
-    };
-    let brokerProbe: Promise<number> | undefined;
-    const probeBroker = (): Promise<number> => {
-      brokerProbe ??= ensureTopics(probe, INVENTORY_TOPICS)
-        .then((topics) => topics.existing.length + topics.created.length)
-        .finally(() => {
-          brokerProbe = undefined;
-        });
-      return brokerProbe;
-    };
     const readiness: ReadinessCheck[] = [
       {
         name: 'mongodb',
@@ -140,12 +122,7 @@ export class InventoryRuntime {
       },
       {
         name: 'kafka',
-        check: async () => {
-          if (consumer.state !== 'running') {
-            throw new Error(`command consumer is ${consumer.state}`);
-          }
-          return { consumer: consumer.state, topics: await probeBroker() };
-        },
+        check: () => consumer.checkReady(),
       },
     ];
     return new InventoryRuntime(

@@ -106,25 +106,10 @@ export class OrderRuntime {
       pollIntervalMs: 500,
       ...(metrics && { metrics: metrics.projections }),
     });
-    // A probe with short timeouts; ensureTopics is a metadata round trip that creates nothing
-    // when the topics exist.
-    const kafkaProbe: KafkaConnectionConfig = {
-      ...kafka,
-      connectionTimeoutMs: 1000,
-      requestTimeoutMs: 1500,
-    };
-    const sagaTopics = Object.values(TOPICS).map((topic) => ({
-      topic,
-      partitions: TOPIC_PARTITIONS,
-    }));
     const readiness: ReadinessCheck[] = [
       {
         name: 'kafka',
-        check: async () => {
-          if (consumer.state !== 'running') throw new Error(`reply consumer is ${consumer.state}`);
-          await ensureTopics(kafkaProbe, sagaTopics);
-          return { consumer: consumer.state };
-        },
+        check: () => consumer.checkReady(),
       },
       {
         name: 'postgres',

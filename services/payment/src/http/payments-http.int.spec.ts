@@ -81,7 +81,7 @@ describe('payment service HTTP', () => {
     assert.equal(ready.status, 200);
     const info = ready.body.info as Record<string, Record<string, unknown>>;
     assert.equal(info.postgres?.status, 'up');
-    assert.deepEqual(info.kafka, { status: 'up', consumer: 'running' });
+    assert.deepEqual(info.kafka, { status: 'up', consumer: 'running', topics: 1 });
     assert.deepEqual(info['payment-provider'], { status: 'up', breaker: 'closed' });
     assert.equal((await get('/health/live')).status, 200);
   });

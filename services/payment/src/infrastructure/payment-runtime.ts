@@ -128,13 +128,6 @@ export class PaymentRuntime {
     });
     if (options.metrics) trackBreakerState(provider, options.metrics);
 
-    // A probe with short timeouts; ensureTopics is a metadata round trip that creates nothing
-    // when the topics exist.
-    const kafkaProbe: KafkaConnectionConfig = {
-      ...kafka,
-      connectionTimeoutMs: 1000,
-      requestTimeoutMs: 1500,
-    };
     const readiness: ReadinessCheck[] = [
       {
         name: 'postgres',
@@ -145,12 +138,7 @@ export class PaymentRuntime {
       },
       {
         name: 'kafka',
-        check: async () => {
-          if (consumer.state !== 'running')
-            throw new Error(`command consumer is ${consumer.state}`);
-          await ensureTopics(kafkaProbe, PAYMENT_TOPICS);
-          return { consumer: consumer.state };
-        },
+        check: () => consumer.checkReady(),
       },
       {
         // Informational, never failing: with the provider down the service still answers every
