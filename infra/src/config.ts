@@ -45,6 +45,8 @@ export interface InfraConfig {
   };
   /** Prometheus (when installed) scraping this profile's services. */
   readonly prometheusPort: number;
+  /** Zipkin (from Maven Central) receiving the services' spans. */
+  readonly zipkinPort: number;
   /** Upper bound for any component to become ready. */
   readonly readyTimeoutMs: number;
 }
@@ -59,6 +61,7 @@ interface ProfilePorts {
   payment: number;
   paymentProvider: number;
   prometheus: number;
+  zipkin: number;
 }
 
 const DEFAULT_PORTS: Record<Profile, ProfilePorts> = {
@@ -72,6 +75,7 @@ const DEFAULT_PORTS: Record<Profile, ProfilePorts> = {
     payment: 3002,
     paymentProvider: 4010,
     prometheus: 9090,
+    zipkin: 9411,
   },
   test: {
     kafka: 29092,
@@ -83,6 +87,7 @@ const DEFAULT_PORTS: Record<Profile, ProfilePorts> = {
     payment: 23002,
     paymentProvider: 24010,
     prometheus: 29090,
+    zipkin: 29411,
   },
 };
 
@@ -149,6 +154,7 @@ export function resolveInfraConfig(env: NodeJS.ProcessEnv = process.env): InfraC
       paymentProvider: port(env, 'PAYMENT_PROVIDER_PORT', defaults.paymentProvider),
     },
     prometheusPort: port(env, 'PROMETHEUS_PORT', defaults.prometheus),
+    zipkinPort: port(env, 'ZIPKIN_PORT', defaults.zipkin),
     readyTimeoutMs: Number(env.PLATFORM_READY_TIMEOUT_MS ?? 120_000),
   };
 }

@@ -6,6 +6,7 @@ export {
 export { KafkaComponent, READINESS_TOPIC } from './components/kafka';
 export { MongoComponent } from './components/mongo';
 export { NodeServiceComponent, type NodeServiceSpec } from './components/node-service';
+export { ZipkinComponent, type ZipkinSpan } from './components/zipkin';
 export { PostgresComponent } from './components/postgres';
 export {
   ConfigError,

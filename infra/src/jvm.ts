@@ -6,7 +6,7 @@ import { run } from './process';
 import { requireJava, requireMaven } from './toolchain';
 
 /**
- * The JVM side of the local stack (Kafka, mongo-java-server) is described by infra/java/pom.xml.
+ * The JVM side of the local stack (Kafka, mongo-java-server, Zipkin) is described by infra/java/pom.xml.
  * Maven resolves it from Maven Central once; the resulting classpath is cached under the state
  * directory and reused until the pom or the Java sources change.
  */
@@ -14,6 +14,8 @@ import { requireJava, requireMaven } from './toolchain';
 export interface JvmRuntime {
   readonly classpath: string;
   readonly log4jConfig: string;
+  /** Zipkin's executable server jar (it brings its own classpath). */
+  readonly zipkinJar: string;
 }
 
 function javaProjectDir(config: InfraConfig): string {
@@ -65,15 +67,16 @@ export function ensureJvmRuntime(
   const classpathFile = path.join(config.jvmDir, 'classpath.txt');
   const fingerprintFile = path.join(config.jvmDir, 'fingerprint');
   const expected = fingerprint(projectDir);
+  const zipkinJar = path.join(projectDir, 'target', 'zipkin', 'zipkin-server.jar');
 
   const cached = cachedClasspath(classpathFile, fingerprintFile, expected);
-  if (cached) return { classpath: cached, log4jConfig };
+  if (cached && existsSync(zipkinJar)) return { classpath: cached, log4jConfig, zipkinJar };
 
   requireMaven();
   mkdirSync(config.jvmDir, { recursive: true });
   const dependencies = path.join(config.jvmDir, 'dependencies.txt');
   log(
-    'Resolving Apache Kafka and mongo-java-server with Maven (the first run downloads about 100 MB)...',
+    'Resolving Apache Kafka, mongo-java-server and Zipkin with Maven (the first run downloads about 250 MB)...',
   );
   const result = run(
     'mvn',
@@ -100,5 +103,5 @@ export function ensureJvmRuntime(
   writeFileSync(classpathFile, `${classpath}\n`);
   writeFileSync(fingerprintFile, `${expected}\n`);
   log('JVM classpath ready.');
-  return { classpath, log4jConfig };
+  return { classpath, log4jConfig, zipkinJar };
 }

@@ -6,12 +6,13 @@ import { MongoComponent } from './components/mongo';
 import { NodeServiceComponent } from './components/node-service';
 import { PrometheusComponent, prometheusInstalled } from './components/prometheus';
 import { PostgresComponent } from './components/postgres';
+import { ZipkinComponent } from './components/zipkin';
 import { resolveInfraConfig, type InfraConfig } from './config';
 import { ensureJvmRuntime } from './jvm';
 
 /**
  * The local stack: every component the platform needs, in start order. Observability components
- * (Zipkin, Prometheus) join by adding a class that implements InfraComponent and a field here.
+ * join by adding a class that implements InfraComponent and a field here.
  */
 export class LocalStack {
   readonly kafka: KafkaComponent;
@@ -22,18 +23,32 @@ export class LocalStack {
   readonly payment: NodeServiceComponent;
   readonly order: NodeServiceComponent;
   readonly prometheus: PrometheusComponent;
+  readonly zipkin: ZipkinComponent;
 
   constructor(readonly config: InfraConfig = resolveInfraConfig()) {
     this.postgres = new PostgresComponent(config);
     this.mongo = new MongoComponent(config);
     this.kafka = new KafkaComponent(config);
+    this.zipkin = new ZipkinComponent(config);
     const brokers = () => this.kafka.brokers.join(',');
+    // Every service (the provider simulator too) sends its spans to this profile's Zipkin, in
+    // batches flushed every half second so a trace is complete soon after the work ends.
+    const tracing = () => ({
+      OTEL_TRACES_EXPORTER: 'zipkin',
+      OTEL_EXPORTER_ZIPKIN_ENDPOINT: this.zipkin.spansEndpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '500',
+      // Room for load-test bursts: spans beyond a full queue are dropped, not waited for.
+      OTEL_BSP_MAX_QUEUE_SIZE: '8192',
+    });
     this.paymentProvider = new NodeServiceComponent(config, {
       name: 'payment-provider',
       folder: 'payment-provider-simulator',
       port: config.services.paymentProvider,
-      readyPath: '/health',
-      env: () => ({ LEDGER_FILE: path.join(config.stateDir, 'payment-provider', 'ledger.jsonl') }),
+      readyPath: '/health/ready',
+      env: () => ({
+        ...tracing(),
+        LEDGER_FILE: path.join(config.stateDir, 'payment-provider', 'ledger.jsonl'),
+      }),
     });
     this.inventory = new NodeServiceComponent(config, {
       name: 'inventory',
@@ -41,6 +56,7 @@ export class LocalStack {
       port: config.services.inventory,
       readyPath: '/health/ready',
       env: () => ({
+        ...tracing(),
         MONGO_URL: this.mongo.url,
         KAFKA_BROKERS: brokers(),
         INVENTORY_DATABASE: 'inventory',
@@ -52,6 +68,7 @@ export class LocalStack {
       port: config.services.payment,
       readyPath: '/health/ready',
       env: () => ({
+        ...tracing(),
         PAYMENTS_DATABASE_URL: this.postgres.databaseUrl('payments'),
         KAFKA_BROKERS: brokers(),
         PAYMENT_PROVIDER_URL: this.paymentProvider.url,
@@ -64,6 +81,7 @@ export class LocalStack {
       port: config.services.order,
       readyPath: '/health/ready',
       env: () => ({
+        ...tracing(),
         ORDERS_DATABASE_URL: this.postgres.databaseUrl('orders'),
         MONGO_URL: this.mongo.url,
         KAFKA_BROKERS: brokers(),
@@ -71,9 +89,9 @@ export class LocalStack {
     });
   }
 
-  /** Stores and broker. Start order: stores first, the broker last. */
+  /** Stores, broker and the trace backend the services export to; they start in parallel. */
   get infrastructure(): readonly InfraComponent[] {
-    return [this.postgres, this.mongo, this.kafka];
+    return [this.postgres, this.mongo, this.kafka, this.zipkin];
   }
 
   /** The platform's own processes that exist in this checkout, dependencies first. */

@@ -21,8 +21,10 @@ export const SAGA_TIMINGS = {
   KAFKA_SESSION_TIMEOUT_MS: '6000',
 };
 
-export async function startPlatform(): Promise<Platform> {
+/** `everyService`: extra environment for all services, e.g. `{ LOG_LEVEL: 'debug' }`. */
+export async function startPlatform(everyService: NodeJS.ProcessEnv = {}): Promise<Platform> {
   const stack = new LocalStack();
+  for (const service of stack.services) service.setEnvironment(everyService);
   stack.order.setEnvironment(SAGA_TIMINGS);
   stack.inventory.setEnvironment({ KAFKA_SESSION_TIMEOUT_MS: '6000' });
   // Provider calls bounded well inside the consumer session and the saga's step deadline.

@@ -55,11 +55,11 @@ export class NodeServiceComponent extends ManagedProcessComponent {
   }
 
   /**
-   * Extra environment for the next start (tests shorten saga timeouts this way). Restart the
-   * component for it to take effect.
+   * Extra environment for the next start, added to what earlier calls set (tests shorten saga
+   * timeouts this way). Restart the component for it to take effect.
    */
   setEnvironment(overrides: NodeJS.ProcessEnv): void {
-    this.overrides = { ...overrides };
+    this.overrides = { ...this.overrides, ...overrides };
   }
 
   endpoint(): ComponentEndpoint {

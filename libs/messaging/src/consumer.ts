@@ -1,3 +1,4 @@
+import type { Span } from '@opentelemetry/api';
 import type { Consumer, ConsumerRunConfig, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
 import {
   backoffDelay,
@@ -25,6 +26,7 @@ import { createKafka, errorMessage, type KafkaConnectionConfig } from './kafka-c
 import { jsonLogger, type MessagingLogger } from './logger';
 import { noopMessagingMetrics, type MessagingMetrics } from './metrics';
 import type { RawRecord, RawRecordPublisher } from './publisher';
+import { activeTraceContext, envelopeAttributes, inConsumerSpan } from './tracing';
 import type { MessageRegistry } from './schemas';
 import { deadLetterTopic } from './topics';
 
@@ -229,7 +231,7 @@ export class MessageConsumer<Tx = unknown> {
       autoCommit: true,
       autoCommitThreshold: 1,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachMessage: (payload) => this.onMessage(payload),
+      eachMessage: (payload) => this.onTracedMessage(payload),
     };
     try {
       await consumer.connect();
@@ -312,7 +314,27 @@ export class MessageConsumer<Tx = unknown> {
     }, delay);
   }
 
-  private async onMessage(payload: EachMessagePayload): Promise<void> {
+  /**
+   * Handles the record inside a CONSUMER span continuing the record's trace. Handlers receive the
+   * envelope with its trace context moved to that span, so the messages they cause (built from
+   * the envelope's trace context) are its children rather than its siblings.
+   */
+  private onTracedMessage(payload: EachMessagePayload): Promise<void> {
+    const { topic, partition, message } = payload;
+    return inConsumerSpan(
+      {
+        topic,
+        partition,
+        offset: message.offset,
+        groupId: this.groupId,
+        key: message.key?.toString('utf8'),
+        headers: textHeaders(message.headers),
+      },
+      (span) => this.onMessage(payload, span),
+    );
+  }
+
+  private async onMessage(payload: EachMessagePayload, span: Span): Promise<void> {
     const { topic, partition, message } = payload;
     const heartbeat = () => payload.heartbeat();
     const started = performance.now();
@@ -353,7 +375,8 @@ export class MessageConsumer<Tx = unknown> {
       return;
     }
 
-    const { envelope } = validation;
+    const envelope = { ...validation.envelope, ...activeTraceContext(validation.envelope) };
+    span.setAttributes(envelopeAttributes(envelope));
     const handler = this.handlers.get(envelope.type);
     if (handler === undefined) {
       if (this.options.unhandledTypes === 'skip') {
@@ -362,6 +385,7 @@ export class MessageConsumer<Tx = unknown> {
           type: envelope.type,
           messageId: envelope.id,
         });
+        this.metrics.handled(topic, envelope.type, 'skipped', elapsed());
         return;
       }
       await this.deadLetter({ topic, partition, message, heartbeat }, typeLabel, {
@@ -407,12 +431,25 @@ export class MessageConsumer<Tx = unknown> {
       const started = performance.now();
       try {
         const outcome = await this.runHandler(handler, message, receivedSchemaVersion, attempt);
+        const durationMs = performance.now() - started;
         this.metrics.handled(
           topic,
           type,
           outcome === 'duplicate' ? 'duplicate' : 'success',
-          performance.now() - started,
+          durationMs,
         );
+        this.logger.debug?.('message handled', {
+          groupId: this.groupId,
+          topic,
+          partition: message.partition,
+          offset: message.offset,
+          type,
+          messageId: id,
+          key: message.envelope.key,
+          outcome: outcome === 'duplicate' ? 'duplicate' : 'handled',
+          attempt,
+          durationMs: Math.round(durationMs),
+        });
         return undefined;
       } catch (error) {
         const fields = { groupId: this.groupId, topic, type, messageId: id, attempt, error };

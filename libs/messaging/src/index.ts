@@ -51,6 +51,13 @@ export { jsonLogger, silentLogger, type MessagingLogger } from './logger';
 // Consumers, inbox, retries, dead letters, redrive
 export { MessageConsumer, type ConsumerState, type MessageConsumerOptions } from './consumer';
 export {
+  ConsumerLagMonitor,
+  DEFAULT_CONSUMER_LAG_INTERVAL_MS,
+  type ConsumerLagMonitorOptions,
+  type ConsumerLagSnapshot,
+  type PartitionLag,
+} from './consumer-lag';
+export {
   DependencyUnavailableError,
   handler,
   idempotentHandler,
@@ -93,6 +100,7 @@ export {
   MalformedOutboxMessageError,
   MONGO_OUTBOX_FIELD,
   MONGO_PARKED_FIELD,
+  mongoOutboxBacklog,
   mongoOutboxEntries,
   MongoOutboxRelay,
   OUTBOX_CHANNEL,
@@ -104,6 +112,7 @@ export {
   withOutbox,
   type MongoOutboxEntry,
   type MongoOutboxRelayOptions,
+  type OutboxBacklog,
   type OutboxRelayTestHooks,
   type ParkedMongoOutboxEntry,
   type ParkedOutboxMessage,
@@ -112,3 +121,4 @@ export {
   type RelayRole,
   type WithMongoOutbox,
 } from './outbox';
+export { activeTraceContext, tagActiveSpan, type TraceContext } from './tracing';

@@ -16,6 +16,7 @@ import {
 } from './publisher';
 import { MessageValidationError, type MessageRegistry } from './schemas';
 import { headerText } from './dead-letter';
+import { startProducerSpans } from './tracing';
 
 export interface KafkaPublisherOptions {
   /** When set, every envelope is validated before anything is sent (PermanentPublishError). */
@@ -109,16 +110,24 @@ export class KafkaPublisher implements MessagePublisher, RawRecordPublisher {
         );
       }
     }
-    await this.send(
-      messages.map(({ topic, envelope }) => {
-        const record = encodeEnvelope(envelope);
-        return {
-          topic,
-          id: envelope.id,
-          message: { key: record.key, value: record.value, headers: { ...record.headers } },
-        };
-      }),
-    );
+    // One PRODUCER span per record, child of the trace the record was written in.
+    const producing = startProducerSpans(messages);
+    try {
+      await this.send(
+        producing.messages.map(({ topic, envelope }) => {
+          const record = encodeEnvelope(envelope);
+          return {
+            topic,
+            id: envelope.id,
+            message: { key: record.key, value: record.value, headers: { ...record.headers } },
+          };
+        }),
+      );
+    } catch (error) {
+      producing.end(error);
+      throw error;
+    }
+    producing.end();
   }
 
   async publishRaw(records: readonly RawRecord[]): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Hooks the messaging components call so the observability work can expose them as Prometheus
- * metrics without this library depending on prom-client. Every method is optional to implement;
- * `noopMessagingMetrics` ignores everything.
+ * metrics without this library depending on prom-client. `noopMessagingMetrics` ignores
+ * everything; methods marked optional (added later) may be left out of an implementation.
  */
 export interface MessagingMetrics {
   /** Unpublished outbox rows and the age of the oldest, after each relay pass. */
@@ -14,13 +14,18 @@ export interface MessagingMetrics {
   handled(
     topic: string,
     type: string,
-    outcome: 'success' | 'duplicate' | 'retry' | 'dead-lettered',
+    outcome: 'success' | 'duplicate' | 'skipped' | 'retry' | 'dead-lettered',
     durationMs: number,
   ): void;
   /** A handler attempt failed and will be retried. */
   retried(topic: string, type: string, attempt: number): void;
   /** A message went to the dead-letter topic. */
   deadLettered(topic: string, type: string, reason: string): void;
+  /**
+   * A consumer group's lag on one partition (high watermark minus committed offset), from each
+   * `ConsumerLagMonitor` sample. Optional: implementations written before it ignore it.
+   */
+  consumerLag?(groupId: string, topic: string, partition: number, lag: number): void;
 }
 
 export const noopMessagingMetrics: MessagingMetrics = {
@@ -30,4 +35,5 @@ export const noopMessagingMetrics: MessagingMetrics = {
   handled: () => undefined,
   retried: () => undefined,
   deadLettered: () => undefined,
+  consumerLag: () => undefined,
 };

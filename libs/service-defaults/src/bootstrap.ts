@@ -1,4 +1,4 @@
-import type { INestApplication, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -6,6 +6,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger as PinoNestLogger, LoggerModule } from 'nestjs-pino';
 import { pinoHttp } from 'pino-http';
+import { shutdownTelemetry } from '@platform/telemetry';
+import { AuditLog, auditRequestContext, type AuditSink } from './audit';
 import { ServiceLifecycle } from './lifecycle';
 import {
   createServiceLogger,
@@ -14,23 +16,34 @@ import {
   type CorrelationIdSource,
   type ErrorReporter,
   type LoggingOptions,
+  type RequestLogFields,
 } from './logging';
 import { ServiceMetrics } from './metrics';
-import { ProblemDetailsFilter } from './problem-details';
+import { ProblemDetailsFilter, type ProblemMapper } from './problem-details';
 import { ServiceDefaultsModule } from './service-defaults.module';
 
 export interface ServiceOptions extends LoggingOptions {
   /** e.g. `order-service`; the `service` field of every log line and label of every metric. */
   readonly name: string;
   readonly description?: string;
-  /** Largest accepted JSON body; larger ones get 413. */
-  readonly bodyLimit?: string;
+  /** Largest accepted JSON body (`'64kb'` or bytes); larger ones get 413. */
+  readonly bodyLimit?: string | number;
   /** DomainError code → HTTP status; unmapped codes are 409. */
   readonly domainErrorStatus?: Readonly<Record<string, number>>;
   /** Exception tracking for 5xx; default: one pino error line with the request's context. */
   readonly errorReporter?: ErrorReporter;
   /** A correlation id from the request when the caller sent no `x-correlation-id`. */
   readonly correlationId?: CorrelationIdSource;
+  /** The service's own error → problem mapping, tried before the defaults. */
+  readonly problems?: ProblemMapper;
+  /** Extra fields for each finished-request log line. */
+  readonly requestLogFields?: RequestLogFields;
+  /** Durable audit stores; every record also goes to the log (`audit: true` lines). */
+  readonly auditSinks?: readonly AuditSink[];
+  /** Close open connections (hung or held requests) on `app.close()` instead of waiting for them. */
+  readonly forceCloseConnections?: boolean;
+  /** Default true (Nest's): a failing module factory aborts the process; false: creation rejects. */
+  readonly abortOnError?: boolean;
 }
 
 export interface RunOptions extends ServiceOptions {
@@ -50,7 +63,7 @@ export interface RunOptions extends ServiceOptions {
  * new requests refused with 503 + Retry-After while draining (health endpoints excepted).
  */
 export async function createServiceApp(
-  rootModule: Type,
+  rootModule: Type | DynamicModule,
   options: ServiceOptions,
 ): Promise<NestExpressApplication> {
   const logger = createServiceLogger(options.name, options);
@@ -69,18 +82,30 @@ export async function createServiceApp(
   const app = await NestFactory.create<NestExpressApplication>(ServiceRootModule, {
     bodyParser: false,
     bufferLogs: true,
+    ...(options.forceCloseConnections !== undefined && {
+      forceCloseConnections: options.forceCloseConnections,
+    }),
+    ...(options.abortOnError !== undefined && { abortOnError: options.abortOnError }),
   });
   app.useLogger(app.get(PinoNestLogger));
   const metrics = app.get(ServiceMetrics);
   metrics.setServiceName(options.name);
+  app.get(AuditLog).configure({
+    service: options.name,
+    logger,
+    ...(options.auditSinks !== undefined && { sinks: options.auditSinks }),
+  });
   // First, so refused bodies and draining 503s are counted and logged too.
   app.use(metrics.httpMiddleware());
-  app.use(pinoHttp(httpLoggingOptions(logger, options.correlationId)));
+  app.use(pinoHttp(httpLoggingOptions(logger, options.correlationId, options.requestLogFields)));
+  // After pino-http, which names the correlation id that audit records carry.
+  app.use(auditRequestContext());
   app.useBodyParser('json', { limit: options.bodyLimit ?? '64kb' });
   app.useGlobalFilters(
     new ProblemDetailsFilter(
       options.domainErrorStatus,
       options.errorReporter ?? new LogErrorReporter(logger),
+      options.problems,
     ),
   );
   app.disable('x-powered-by');
@@ -122,7 +147,10 @@ export async function createServiceApp(
  * HTTP work is refused, then after `drainDelayMs` the application closes (modules stop consumers,
  * flush relays and close pools in their shutdown hooks) and the process exits.
  */
-export async function runService(rootModule: Type, options: RunOptions): Promise<INestApplication> {
+export async function runService(
+  rootModule: Type | DynamicModule,
+  options: RunOptions,
+): Promise<INestApplication> {
   const logger = new Logger(options.name);
   const app = await createServiceApp(rootModule, options);
   await app.listen(options.port, options.host ?? '127.0.0.1');
@@ -140,16 +168,20 @@ export async function runService(rootModule: Type, options: RunOptions): Promise
     }, options.shutdownTimeoutMs ?? 30_000);
     hardStop.unref();
     setTimeout(() => {
-      app.close().then(
-        () => {
-          logger.log('stopped');
-          process.exit(0);
-        },
-        (error: unknown) => {
-          logger.error(`shutdown failed: ${String(error)}`);
-          process.exit(1);
-        },
-      );
+      app
+        .close()
+        // Spans still buffered would be lost with the process.
+        .then(() => shutdownTelemetry())
+        .then(
+          () => {
+            logger.log('stopped');
+            process.exit(0);
+          },
+          (error: unknown) => {
+            logger.error(`shutdown failed: ${String(error)}`);
+            process.exit(1);
+          },
+        );
     }, options.drainDelayMs ?? 1000);
   };
   process.once('SIGTERM', () => {

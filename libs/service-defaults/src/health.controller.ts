@@ -6,7 +6,8 @@ import {
   HealthIndicatorService,
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
-import { ServiceLifecycle, type ReadinessCheck } from './lifecycle';
+import { ReadinessCheckError, ServiceLifecycle, type ReadinessCheck } from './lifecycle';
+import { scrubConnectionStrings } from './logging';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -68,7 +69,9 @@ export class HealthController {
       const details = await withTimeout(check.check(), CHECK_TIMEOUT_MS);
       return indicator.up(details ?? {});
     } catch (error) {
-      return indicator.down({ reason: error instanceof Error ? error.message : String(error) });
+      const reason = scrubConnectionStrings(error instanceof Error ? error.message : String(error));
+      const details = error instanceof ReadinessCheckError ? error.details : {};
+      return indicator.down({ ...details, reason });
     }
   }
 }

@@ -3,8 +3,26 @@ import { Injectable } from '@nestjs/common';
 /** A dependency the service cannot work without; readiness fails while any check fails. */
 export interface ReadinessCheck {
   readonly name: string;
-  /** Resolves with details when healthy; throws (or rejects) with the reason when not. */
+  /**
+   * Resolves with details when healthy; throws (or rejects) with the reason when not, as a
+   * `ReadinessCheckError` to report details too.
+   */
   check(): Promise<Record<string, unknown> | undefined>;
+}
+
+/**
+ * A failed readiness check that has numbers to show (`{ backlog: 12000, max: 10000 }`): the
+ * health endpoint reports them next to the reason. Never put connection strings or secrets here.
+ */
+export class ReadinessCheckError extends Error {
+  override readonly name = 'ReadinessCheckError';
+
+  constructor(
+    message: string,
+    readonly details: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+  }
 }
 
 /**

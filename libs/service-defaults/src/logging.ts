@@ -92,6 +92,12 @@ const SAFE_CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export type CorrelationIdSource = (request: IncomingMessage) => string | undefined;
 
+/** Fields a service adds to its finished-request log lines (e.g. the faults the simulator injected). */
+export type RequestLogFields = (
+  request: IncomingMessage,
+  response: ServerResponse,
+) => Record<string, unknown>;
+
 function sane(value: string | undefined): string | undefined {
   return value !== undefined && SAFE_CORRELATION_ID.test(value) ? value : undefined;
 }
@@ -111,6 +117,7 @@ function headerCorrelationId(request: IncomingMessage): string | undefined {
 export function httpLoggingOptions(
   logger: Logger,
   correlationId?: CorrelationIdSource,
+  requestFields?: RequestLogFields,
 ): PinoHttpOptions {
   return {
     logger,
@@ -134,7 +141,7 @@ export function httpLoggingOptions(
     // Called when the request starts (no route yet) and when it finishes (route matched or not).
     customProps: (request: IncomingMessage, response: ServerResponse) =>
       response.writableFinished || response.headersSent
-        ? { route: routeTemplate(request as Request) }
+        ? { ...requestFields?.(request, response), route: routeTemplate(request as Request) }
         : {},
     // Keep request lines lean: the raw URL is fine in logs (not a metric label), bodies never are.
     serializers: {

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { Controller, Get, Header, Injectable } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
@@ -37,6 +38,16 @@ export class ServiceMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // V8 grows the allocated heap (nodejs_heap_size_total_bytes) just ahead of what is used, so
+    // used/total sits near 100% in a healthy process. Running out means reaching this limit
+    // (--max-old-space-size, or V8's default for the machine's memory), so alerts divide by it.
+    this.gauge({
+      name: 'nodejs_heap_size_limit_bytes',
+      help: 'V8 heap size limit (heap_size_limit: --max-old-space-size or the default), in bytes.',
+      collect() {
+        this.set(getHeapStatistics().heap_size_limit);
+      },
+    });
     this.httpRequests = this.counter({
       name: 'http_server_requests_total',
       help: 'HTTP requests served, by method, route template and status code.',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { getHeapStatistics } from 'node:v8';
 import { Body, Controller, Get, Logger, Module, Param, Post } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import {
@@ -123,6 +124,17 @@ describe('metrics, logs and exception tracking over real HTTP', () => {
       'nodejs_eventloop_lag_seconds',
     ])
       assert.match(text, new RegExp(`^${name}\\{service="widget-service"\\} `, 'm'), name);
+  });
+
+  it('when the process is scraped, then the V8 heap limit is exported beside used and total, above both', async () => {
+    const text = await scrape();
+    const labels = { service: 'widget-service' };
+    const limit = sample(text, 'nodejs_heap_size_limit_bytes', labels);
+    const used = sample(text, 'nodejs_heap_size_used_bytes', labels);
+    const total = sample(text, 'nodejs_heap_size_total_bytes', labels);
+    assert.ok(used !== undefined && total !== undefined && limit !== undefined);
+    assert.equal(limit, getHeapStatistics().heap_size_limit);
+    assert.ok(limit > total && total >= used, `limit ${limit}, total ${total}, used ${used}`);
   });
 
   it('when no route matches, then the request counts as route="unmatched"', async () => {

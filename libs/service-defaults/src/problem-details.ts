@@ -154,6 +154,13 @@ export function toProblem(
   };
 }
 
+/**
+ * A service's own error mapping, tried before the defaults: a problem for errors it knows (its
+ * request, domain and fault errors), undefined for the rest. A problem it returns is an outcome
+ * the service chose, so even a 5xx is not handed to the ErrorReporter.
+ */
+export type ProblemMapper = (error: unknown, request: Request) => ProblemDetails | undefined;
+
 /** Used when no reporter is given: the stack through Nest's logger (pino in a service). */
 class NestLoggerErrorReporter implements ErrorReporter {
   private readonly logger = new Logger('ProblemDetails');
@@ -168,6 +175,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   constructor(
     private readonly domainStatus: Readonly<Record<string, number>> = {},
     private readonly reporter: ErrorReporter = new NestLoggerErrorReporter(),
+    private readonly mapper?: ProblemMapper,
   ) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
@@ -179,10 +187,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       response.status(error.getStatus()).json(error.getResponse());
       return;
     }
-    const problem = toProblem(error, this.domainStatus);
+    const mapped = this.mapper?.(error, request);
+    const problem = mapped ?? toProblem(error, this.domainStatus);
     // 4xx are the caller's problem and show in the request log; 5xx are ours and get tracked.
-    if (problem.status >= 500) this.report(error, request, problem.status);
-    if (response.headersSent) return;
+    if (mapped === undefined && problem.status >= 500) this.report(error, request, problem.status);
+    // A dropped or abandoned connection has nobody to answer.
+    if (response.headersSent || response.writableEnded || request.socket.destroyed) return;
     response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   }
 

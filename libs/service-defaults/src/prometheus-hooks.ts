@@ -1,4 +1,4 @@
-import type { MessagingMetrics } from '@platform/messaging';
+import { deadLetterTopic, type MessagingMetrics } from '@platform/messaging';
 import type { ProjectionMetrics } from '@platform/projections';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
@@ -34,6 +34,9 @@ export class PrometheusMessagingMetrics implements MessagingMetrics {
   private readonly handlerDuration: Histogram<'topic' | 'type' | 'outcome'>;
   private readonly retries: Counter<'topic' | 'type'>;
   private readonly deadLetters: Counter<'topic' | 'type' | 'reason'>;
+  private readonly consumed: Counter<'topic' | 'outcome'>;
+  private readonly produced: Counter<'topic'>;
+  private readonly lag: Gauge<'group' | 'topic' | 'partition'>;
   private readonly topics = new BoundedLabel();
   private readonly types = new BoundedLabel();
 
@@ -66,7 +69,7 @@ export class PrometheusMessagingMetrics implements MessagingMetrics {
     });
     this.handlerDuration = new Histogram({
       name: 'messaging_handler_duration_seconds',
-      help: 'Consumer handler runs by outcome (success, duplicate, retry, dead-lettered), in seconds.',
+      help: 'Consumer handler runs by outcome (success, duplicate, skipped, retry, dead-lettered), in seconds.',
       labelNames: ['topic', 'type', 'outcome'],
       buckets: ASYNC_DURATION_BUCKETS,
       registers,
@@ -83,6 +86,24 @@ export class PrometheusMessagingMetrics implements MessagingMetrics {
       labelNames: ['topic', 'type', 'reason'],
       registers,
     });
+    this.consumed = new Counter({
+      name: 'messaging_messages_consumed_total',
+      help: 'Records a consumer finished with, by outcome (success, duplicate, skipped, dead-lettered); retried attempts are not counted again.',
+      labelNames: ['topic', 'outcome'],
+      registers,
+    });
+    this.produced = new Counter({
+      name: 'messaging_messages_produced_total',
+      help: 'Records the broker acknowledged from this service: outbox messages and dead letters (topic ending in .dlq).',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.lag = new Gauge({
+      name: 'messaging_consumer_lag_messages',
+      help: 'Records a consumer group has not committed past, per partition (high watermark - committed offset), at the last sample.',
+      labelNames: ['group', 'topic', 'partition'],
+      registers,
+    });
   }
 
   outboxBacklog(store: string, backlog: number, oldestAgeMs: number): void {
@@ -91,7 +112,9 @@ export class PrometheusMessagingMetrics implements MessagingMetrics {
   }
 
   published(topic: string, latencyMs: number): void {
-    this.publishLatency.observe({ topic: this.topics.value(topic) }, Math.max(0, latencyMs) / 1000);
+    const label = this.topics.value(topic);
+    this.publishLatency.observe({ topic: label }, Math.max(0, latencyMs) / 1000);
+    this.produced.inc({ topic: label });
   }
 
   // The reason is free text (the broker's error message): logged by the relay, never a label.
@@ -102,21 +125,35 @@ export class PrometheusMessagingMetrics implements MessagingMetrics {
   handled(
     topic: string,
     type: string,
-    outcome: 'success' | 'duplicate' | 'retry' | 'dead-lettered',
+    outcome: 'success' | 'duplicate' | 'skipped' | 'retry' | 'dead-lettered',
     durationMs: number,
   ): void {
+    const topicLabel = this.topics.value(topic);
     this.handlerDuration.observe(
-      { topic: this.topics.value(topic), type: this.types.value(type), outcome },
+      { topic: topicLabel, type: this.types.value(type), outcome },
       Math.max(0, durationMs) / 1000,
     );
+    // A retry is one more attempt at the same record; the record counts once, when it is done.
+    if (outcome !== 'retry') this.consumed.inc({ topic: topicLabel, outcome });
   }
 
   retried(topic: string, type: string): void {
     this.retries.inc({ topic: this.topics.value(topic), type: this.types.value(type) });
   }
 
+  // Called once the dead-letter topic acknowledged the record, so it is a produced record too.
   deadLettered(topic: string, type: string, reason: string): void {
     this.deadLetters.inc({ topic: this.topics.value(topic), type: this.types.value(type), reason });
+    this.produced.inc({ topic: this.topics.value(deadLetterTopic(topic)) });
+  }
+
+  // Partitions per topic are fixed by the topic's configuration and groups by the service's own
+  // config, so only the topic needs a cap.
+  consumerLag(group: string, topic: string, partition: number, lag: number): void {
+    this.lag.set(
+      { group, topic: this.topics.value(topic), partition: String(partition) },
+      Math.max(0, lag),
+    );
   }
 }
 

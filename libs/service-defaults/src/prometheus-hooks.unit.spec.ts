@@ -98,6 +98,51 @@ describe('PrometheusMessagingMetrics', () => {
       1,
     );
   });
+
+  it('when records are finished by a consumer, then the consumed counter counts each once by topic and outcome, not its retries', async () => {
+    const topic = 'payment.commands';
+    metrics.handled(topic, 'AuthorizePayment', 'retry', 5);
+    metrics.handled(topic, 'AuthorizePayment', 'success', 20);
+    metrics.handled(topic, 'CapturePayment', 'success', 20);
+    metrics.handled(topic, 'AuthorizePayment', 'duplicate', 1);
+    metrics.handled(topic, 'AuthorizePayment', 'dead-lettered', 1);
+    const name = 'messaging_messages_consumed_total';
+    assert.equal(await value(registry, name, { topic, outcome: 'success' }), 2);
+    assert.equal(await value(registry, name, { topic, outcome: 'duplicate' }), 1);
+    assert.equal(await value(registry, name, { topic, outcome: 'dead-lettered' }), 1);
+    assert.equal(await value(registry, name, { topic, outcome: 'retry' }), undefined);
+    assert.doesNotMatch(await registry.metrics(), /messaging_messages_consumed_total\{[^}]*type=/);
+  });
+
+  it('when the relay publishes and a consumer dead-letters, then the produced counter counts both by the topic written to', async () => {
+    metrics.published('inventory.commands', 10);
+    metrics.published('inventory.commands', 12);
+    metrics.deadLettered('inventory.commands', 'ReserveStock', 'malformed');
+    const name = 'messaging_messages_produced_total';
+    assert.equal(await value(registry, name, { topic: 'inventory.commands' }), 2);
+    assert.equal(await value(registry, name, { topic: 'inventory.commands.dlq' }), 1);
+  });
+
+  it('when a lag monitor reports partitions, then the lag gauge holds the latest value per group, topic and partition', async () => {
+    // Called as the monitor calls it: the hook is optional in the interface.
+    metrics.consumerLag?.('order-service', 'payment.events', 0, 120);
+    metrics.consumerLag?.('order-service', 'payment.events', 1, 7);
+    metrics.consumerLag?.('order-service', 'payment.events', 0, 3);
+    metrics.consumerLag?.('inventory-service', 'inventory.commands', 0, -1);
+    const name = 'messaging_consumer_lag_messages';
+    const labels = { group: 'order-service', topic: 'payment.events' };
+    assert.equal(await value(registry, name, { ...labels, partition: '0' }), 3);
+    assert.equal(await value(registry, name, { ...labels, partition: '1' }), 7);
+    assert.equal(
+      await value(registry, name, {
+        group: 'inventory-service',
+        topic: 'inventory.commands',
+        partition: '0',
+      }),
+      0,
+      'never negative',
+    );
+  });
 });
 
 describe('PrometheusProjectionMetrics', () => {

@@ -4,7 +4,13 @@ import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { DomainError } from '@platform/domain';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { z } from 'zod';
-import { createServiceApp, ServiceDefaultsModule, ServiceLifecycle, ZodPipe } from './index';
+import {
+  createServiceApp,
+  outboxBacklogCheck,
+  ServiceDefaultsModule,
+  ServiceLifecycle,
+  ZodPipe,
+} from './index';
 
 const Order = z.strictObject({
   sku: z.string().min(1),
@@ -134,6 +140,40 @@ describe('service defaults over real HTTP', () => {
     assert.match(await ready.text(), /connection refused/);
     assert.equal((await fetch(`${base}/health/live`)).status, 200);
     healthy = true;
+  });
+
+  it('when a readiness check fails with numbers, then the 503 shows them next to the reason, without credentials', async () => {
+    const lifecycle = app.get(ServiceLifecycle);
+    let backlog = 3;
+    lifecycle.addReadinessCheck(
+      outboxBacklogCheck(() => Promise.resolve({ backlog, oldestAgeMs: 4000 }), 5),
+    );
+    lifecycle.addReadinessCheck({
+      name: 'secretive',
+      check: () =>
+        backlog > 5
+          ? Promise.reject(new Error('cannot reach postgres://orders:hunter2@db:5432/orders'))
+          : Promise.resolve(undefined),
+    });
+    const ok = await fetch(`${base}/health/ready`);
+    assert.equal(ok.status, 200);
+    const okBody = (await ok.json()) as { info: Record<string, unknown> };
+    assert.deepEqual(okBody.info.outbox, { status: 'up', backlog: 3, max: 5, oldestAgeSeconds: 4 });
+
+    backlog = 6;
+    const ready = await fetch(`${base}/health/ready`);
+    assert.equal(ready.status, 503);
+    const text = await ready.text();
+    const body = JSON.parse(text) as { error: Record<string, unknown> };
+    assert.deepEqual(body.error.outbox, {
+      status: 'down',
+      backlog: 6,
+      max: 5,
+      oldestAgeSeconds: 4,
+      reason: 'outbox backlog 6 exceeds 5',
+    });
+    assert.doesNotMatch(text, /hunter2/);
+    backlog = 0;
   });
 
   it('when the OpenAPI document is requested, then it describes the routes', async () => {

@@ -4,7 +4,9 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { TOPICS } from '@platform/contracts';
 import {
+  DeadLetterAdminModule,
   ServiceDefaultsModule,
   ServiceLifecycle,
   ServiceMetrics,
@@ -23,7 +25,14 @@ export const INVENTORY_SERVICE_OPTIONS: ServiceOptions = {
 };
 
 @Module({
-  imports: [ServiceDefaultsModule],
+  imports: [
+    ServiceDefaultsModule,
+    // The command topic InventoryRuntime's consumer reads: its dead letters.
+    DeadLetterAdminModule.register({
+      topics: [TOPICS.inventoryCommands],
+      kafka: () => ({ brokers: inventoryServiceConfig().kafkaBrokers, clientId: SERVICE_NAME }),
+    }),
+  ],
   controllers: [StockController],
   providers: [
     {

@@ -1,5 +1,5 @@
 import { TOPIC_PARTITIONS } from '@platform/contracts';
-import { setting } from '@platform/service-defaults';
+import { readinessThresholds, setting } from '@platform/service-defaults';
 
 /** Everything the inventory service reads from its environment, read once at start. */
 export function inventoryServiceConfig() {
@@ -14,6 +14,8 @@ export function inventoryServiceConfig() {
     /** Partitions of inventory.commands handled at once (orders on one partition stay in order). */
     consumerConcurrency: setting.int('INVENTORY_CONSUMER_CONCURRENCY', TOPIC_PARTITIONS),
     relayPollIntervalMs: setting.int('INVENTORY_RELAY_POLL_MS', 250),
+    /** READY_MAX_OUTBOX_BACKLOG, READY_MAX_CONSUMER_LAG, CONSUMER_LAG_POLL_MS (docs/observability.md). */
+    readiness: readinessThresholds(),
     /**
      * Test-only crash switch, inert unless set: the process SIGKILLs itself right after the first
      * SKU hold of an order whose id is this value (or of any order with `*`), before the

@@ -4,17 +4,27 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { TOPICS } from '@platform/contracts';
 import {
+  DeadLetterAdminModule,
   ServiceDefaultsModule,
   ServiceLifecycle,
   ServiceMetrics,
 } from '@platform/service-defaults';
 import { orderServiceConfig } from './config';
+import { SERVICE_NAME } from './features/saga/saga-processor';
 import { OrdersController } from './http/orders.controller';
 import { OrderRuntime } from './infrastructure/order-runtime';
 
 @Module({
-  imports: [ServiceDefaultsModule],
+  imports: [
+    ServiceDefaultsModule,
+    // The reply topics the saga consumes (OrderRuntime's consumer): their dead letters.
+    DeadLetterAdminModule.register({
+      topics: [TOPICS.inventoryEvents, TOPICS.paymentEvents],
+      kafka: () => ({ brokers: orderServiceConfig().kafkaBrokers, clientId: SERVICE_NAME }),
+    }),
+  ],
   controllers: [OrdersController],
   providers: [
     {

@@ -1,4 +1,4 @@
-import { setting } from '@platform/service-defaults';
+import { readinessThresholds, setting } from '@platform/service-defaults';
 
 /** Everything the order service reads from its environment, read once at start. */
 export function orderServiceConfig() {
@@ -16,6 +16,8 @@ export function orderServiceConfig() {
     },
     deadlineIntervalMs: setting.int('SAGA_DEADLINE_POLL_MS', 250),
     consumerSessionTimeoutMs: setting.int('KAFKA_SESSION_TIMEOUT_MS', 10_000),
+    /** READY_MAX_OUTBOX_BACKLOG, READY_MAX_CONSUMER_LAG, CONSUMER_LAG_POLL_MS (docs/observability.md). */
+    readiness: readinessThresholds(),
   };
 }
 

@@ -6,9 +6,9 @@ import {
   type BeforeApplicationShutdown,
   type DynamicModule,
 } from '@nestjs/common';
+import { ServiceDefaultsModule } from '@platform/service-defaults';
 import { AdminController } from './admin/admin.controller';
 import { FaultInjector } from './faults/fault-injector';
-import { HealthController } from './health/health.controller';
 import { IdempotencyStore } from './idempotency/idempotency-store';
 import { JsonLinesLedgerFile } from './ledger/ledger-file';
 import { LedgerController } from './ledger/ledger.controller';
@@ -38,7 +38,11 @@ function createProvider(options: SimulatorModuleOptions): PaymentProvider {
   return new PaymentProvider({ ...environment, sink: file }, entries);
 }
 
-/** Wires the pure provider, the idempotency store and the faults behind the controllers. */
+/**
+ * Wires the pure provider, the idempotency store and the faults behind the controllers; health,
+ * metrics, problem+json and logs come from the platform's ServiceDefaultsModule (readiness has no
+ * dependencies to check).
+ */
 @Module({})
 export class AppModule implements BeforeApplicationShutdown {
   constructor(@Inject(FaultInjector) private readonly faults: FaultInjector) {}
@@ -46,7 +50,8 @@ export class AppModule implements BeforeApplicationShutdown {
   static forRoot(options: SimulatorModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      controllers: [ProviderController, LedgerController, AdminController, HealthController],
+      imports: [ServiceDefaultsModule],
+      controllers: [ProviderController, LedgerController, AdminController],
       providers: [
         { provide: PaymentProvider, useFactory: () => createProvider(options) },
         { provide: IdempotencyStore, useFactory: () => new IdempotencyStore() },

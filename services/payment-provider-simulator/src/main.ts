@@ -1,24 +1,16 @@
-import { ConsoleLogger } from '@nestjs/common';
-import { createSimulatorApp } from './app';
+// Must stay the first import: tracing has to start before the modules it instruments load.
+import './telemetry';
+import 'reflect-metadata';
+import { runService } from '@platform/service-defaults';
+import { simulatorServiceOptions } from './app';
+import { AppModule } from './app.module';
 import { readConfig } from './config';
 
-async function main(): Promise<void> {
-  const config = readConfig(process.env);
-  const app = await createSimulatorApp({
-    ledgerFile: config.ledgerFile,
-    logger: new ConsoleLogger({ json: true }),
-  });
-  // SIGTERM/SIGINT: release hung requests, stop sleeps, close the server, then exit.
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
-  await app.listen(config.port, config.host);
-  process.stdout.write(
-    `${JSON.stringify({ msg: 'listening', url: await app.getUrl(), ledgerFile: config.ledgerFile ?? null })}\n`,
-  );
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
+// SIGTERM/SIGINT: readiness turns 503, then the app closes (hung requests and sleeps are released
+// first, see AppModule) and the process exits.
+const config = readConfig(process.env);
+void runService(AppModule.forRoot({ ledgerFile: config.ledgerFile }), {
+  ...simulatorServiceOptions(),
+  port: config.port,
+  host: config.host,
 });

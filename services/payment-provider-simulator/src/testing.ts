@@ -45,6 +45,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     newId: sequentialIds(),
     now: () => FIXED_NOW,
     requestLog: (record) => logs.push(record),
+    // The records above are what tests read; the service log would only be noise in their output.
+    logLevel: 'silent',
     ...options,
   });
   await app.listen(0, '127.0.0.1');

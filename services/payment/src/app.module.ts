@@ -4,12 +4,15 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { TOPICS } from '@platform/contracts';
 import {
+  DeadLetterAdminModule,
   ServiceDefaultsModule,
   ServiceLifecycle,
   ServiceMetrics,
 } from '@platform/service-defaults';
 import { paymentServiceConfig } from './config';
+import { SERVICE_NAME } from './features/commands/payment-command-processor';
 import type { PaymentProcessorHooks } from './features/commands/payment-command-processor';
 import { PaymentsController } from './http/payments.controller';
 import { PaymentRuntime } from './infrastructure/payment-runtime';
@@ -35,7 +38,14 @@ async function openRuntime(metrics: ServiceMetrics): Promise<PaymentRuntime> {
 }
 
 @Module({
-  imports: [ServiceDefaultsModule],
+  imports: [
+    ServiceDefaultsModule,
+    // The command topic PaymentRuntime's consumer reads: its dead letters.
+    DeadLetterAdminModule.register({
+      topics: [TOPICS.paymentCommands],
+      kafka: () => ({ brokers: paymentServiceConfig().kafkaBrokers, clientId: SERVICE_NAME }),
+    }),
+  ],
   controllers: [PaymentsController],
   providers: [{ provide: PaymentRuntime, useFactory: openRuntime, inject: [ServiceMetrics] }],
 })

@@ -1,4 +1,4 @@
-import { setting, SettingError } from '@platform/service-defaults';
+import { readinessThresholds, setting, SettingError } from '@platform/service-defaults';
 
 /** Everything the payment service reads from its environment, read once at start. */
 export function paymentServiceConfig() {
@@ -44,6 +44,8 @@ export function paymentServiceConfig() {
      * `capture`, `void`, ...) after whose provider call the process kills itself with SIGKILL,
      * before committing (reliability scenario 3).
      */
+    /** READY_MAX_OUTBOX_BACKLOG, READY_MAX_CONSUMER_LAG, CONSUMER_LAG_POLL_MS (docs/observability.md). */
+    readiness: readinessThresholds(),
     crashAfterProviderCall: setting.list('PAYMENT_TEST_CRASH_AFTER_PROVIDER_CALL', []),
   };
   if (config.provider.attempts < 1 || config.provider.timeoutMs < 1) {

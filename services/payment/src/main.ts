@@ -1,3 +1,5 @@
+// Must stay the first import: tracing has to start before the modules it instruments load.
+import './telemetry';
 import 'reflect-metadata';
 import { runService } from '@platform/service-defaults';
 import { PaymentServiceModule } from './app.module';

@@ -345,6 +345,7 @@ export function testConfig(
     provider: { ...TEST_PROVIDER_POLICY, ...provider },
     unknownOutcomeSettleMs: 1000,
     consumer: { sessionTimeoutMs: 10_000, partitionsConcurrently: 3 },
+    readiness: { maxOutboxBacklog: 10_000, maxConsumerLag: 10_000, consumerLagPollMs: 5000 },
     crashAfterProviderCall: [],
   };
 }

@@ -1,6 +1,7 @@
 export {
   MONGO_OUTBOX_FIELD,
   MONGO_PARKED_FIELD,
+  mongoOutboxBacklog,
   mongoOutboxEntries,
   withOutbox,
   type MongoOutboxEntry,
@@ -11,6 +12,7 @@ export { MongoOutboxRelay, type MongoOutboxRelayOptions } from './mongo-outbox-r
 export {
   OutboxTransactionRequiredError,
   PostgresOutbox,
+  type OutboxBacklog,
   type ParkedOutboxMessage,
 } from './postgres-outbox';
 export {

@@ -8,6 +8,7 @@ import type { MessagePublisher } from '../publisher';
 import {
   MONGO_OUTBOX_FIELD,
   MONGO_PARKED_FIELD,
+  mongoOutboxBacklog,
   type ParkedMongoOutboxEntry,
 } from './mongo-outbox';
 import type { OutboxRelayTestHooks } from './postgres-outbox-relay';
@@ -289,20 +290,8 @@ export class MongoOutboxRelay {
     const now = Date.now();
     if (now - this.lastBacklogReport < this.backlogReportIntervalMs) return;
     this.lastBacklogReport = now;
-    let backlog = 0;
-    let oldest = now;
-    const cursor = this.collection.find(PENDING, {
-      projection: { [`${MONGO_OUTBOX_FIELD}.createdAt`]: 1 },
-    });
-    for await (const doc of cursor) {
-      const entries = Array.isArray(doc.outbox) ? (doc.outbox as unknown[]) : [];
-      backlog += entries.length;
-      const first = entries[0];
-      if (isRecord(first) && first.createdAt instanceof Date) {
-        oldest = Math.min(oldest, first.createdAt.getTime());
-      }
-    }
-    this.metrics.outboxBacklog(this.storeName, backlog, now - oldest);
+    const { backlog, oldestAgeMs } = await mongoOutboxBacklog(this.collection, new Date(now));
+    this.metrics.outboxBacklog(this.storeName, backlog, oldestAgeMs);
   }
 }
 

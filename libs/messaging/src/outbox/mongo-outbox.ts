@@ -1,5 +1,6 @@
-import type { Document, UpdateFilter } from 'mongodb';
+import type { Collection, Document, Filter, UpdateFilter } from 'mongodb';
 import type { OutgoingMessage } from '../envelope';
+import type { OutboxBacklog } from './postgres-outbox';
 import { assertPublishable } from './stored-message';
 
 /** Array field of a document that holds its unpublished messages, in the order they were written. */
@@ -86,4 +87,33 @@ export function withOutbox<TSchema extends Document>(
   const push = { ...(operators.$push as Record<string, unknown> | undefined) };
   push[MONGO_OUTBOX_FIELD] = { $each: mongoOutboxEntries(messages, options.now) };
   return { ...operators, $push: push } as UpdateFilter<TSchema>;
+}
+
+/**
+ * Unpublished entries of one collection and the age of the oldest, measured as the relay measures
+ * its backlog (`outbox_backlog_messages`): a scan of the documents that hold entries, reading only
+ * their `createdAt`. Read-only; for readiness checks and operators. The age is on this process's
+ * clock against the writers' `createdAt`.
+ */
+export async function mongoOutboxBacklog<T extends Document>(
+  collection: Collection<T>,
+  now: Date = new Date(),
+): Promise<OutboxBacklog> {
+  let backlog = 0;
+  let oldest = now.getTime();
+  const pending: Filter<Document> = { [`${MONGO_OUTBOX_FIELD}.0`]: { $exists: true } };
+  const cursor = collection.find(pending as Filter<T>, {
+    projection: { [`${MONGO_OUTBOX_FIELD}.createdAt`]: 1 },
+  });
+  for await (const doc of cursor) {
+    const entries: unknown = doc[MONGO_OUTBOX_FIELD];
+    if (!Array.isArray(entries)) continue;
+    backlog += entries.length;
+    const first: unknown = entries[0];
+    if (typeof first === 'object' && first !== null && 'createdAt' in first) {
+      const { createdAt } = first;
+      if (createdAt instanceof Date) oldest = Math.min(oldest, createdAt.getTime());
+    }
+  }
+  return { backlog, oldestAgeMs: backlog === 0 ? 0 : now.getTime() - oldest };
 }

@@ -5,6 +5,7 @@ import { noopMessagingMetrics, type MessagingMetrics } from '../metrics';
 import { sleep } from '../backoff';
 import { jsonLogger, type MessagingLogger } from '../logger';
 import type { MessagePublisher } from '../publisher';
+import { OUTBOX_BACKLOG_SQL } from './postgres-outbox';
 import { OUTBOX_CHANNEL, OUTBOX_TABLE } from './postgres-outbox-schema';
 import { publishIsolatingRejects } from './publish-batch';
 import { envelopeFrom, MalformedOutboxMessageError } from './stored-message';
@@ -447,9 +448,7 @@ export class PostgresOutboxRelay {
     if (now - this.lastBacklogReport < this.backlogReportIntervalMs) return;
     this.lastBacklogReport = now;
     const { rows } = await session.client.query<{ backlog: number; oldest_age_ms: number }>(
-      `SELECT count(*)::float8 AS backlog,
-              coalesce(extract(epoch FROM clock_timestamp() - min(created_at)) * 1000, 0)::float8 AS oldest_age_ms
-         FROM ${OUTBOX_TABLE} WHERE status = 'pending'`,
+      OUTBOX_BACKLOG_SQL,
     );
     const row = rows[0];
     if (row) this.metrics.outboxBacklog(this.storeName, row.backlog, row.oldest_age_ms);

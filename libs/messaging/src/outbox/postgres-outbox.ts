@@ -19,6 +19,21 @@ export interface ParkedOutboxMessage {
   readonly parkedAt: Date;
 }
 
+/** Unpublished messages and the age of the oldest (0 when there are none). */
+export interface OutboxBacklog {
+  readonly backlog: number;
+  readonly oldestAgeMs: number;
+}
+
+/**
+ * The relay's backlog measure (`outbox_backlog_messages`, `outbox_oldest_message_age_seconds`):
+ * pending rows, counted through the partial index on them, and the age of the oldest on the
+ * database clock. Parked rows are not backlog: they wait for an operator, not for the relay.
+ */
+export const OUTBOX_BACKLOG_SQL = `SELECT count(*)::float8 AS backlog,
+              coalesce(extract(epoch FROM clock_timestamp() - min(created_at)) * 1000, 0)::float8 AS oldest_age_ms
+         FROM ${OUTBOX_TABLE} WHERE status = 'pending'`;
+
 /** Rows per INSERT statement: 6 parameters each keeps a statement far below Postgres' 65535. */
 const ROWS_PER_STATEMENT = 1000;
 
@@ -89,6 +104,17 @@ export class PostgresOutbox {
       createdAt: row.created_at,
       parkedAt: row.parked_at,
     }));
+  }
+
+  /**
+   * What the relay still has to publish, measured as the relay measures it (read-only; for
+   * readiness checks and operators). Any instance can ask, not only the relay's leader.
+   */
+  async backlog(manager: EntityManager): Promise<OutboxBacklog> {
+    const rows: { backlog: number; oldest_age_ms: number }[] =
+      await manager.query(OUTBOX_BACKLOG_SQL);
+    const row = rows[0];
+    return { backlog: row?.backlog ?? 0, oldestAgeMs: row?.oldest_age_ms ?? 0 };
   }
 
   /**

@@ -1,6 +1,7 @@
-import { Body, Controller, Get, Inject, Param, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Put, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ProblemError, ZodPipe } from '@platform/service-defaults';
+import { Actors, AdminOnly, AuditLog, ProblemError, ZodPipe } from '@platform/service-defaults';
+import type { Request } from 'express';
 import { z } from 'zod';
 import {
   ListStockQuery,
@@ -14,9 +15,14 @@ import { InventoryRuntime } from '../infrastructure/inventory-runtime';
 @ApiTags('stock')
 @Controller()
 export class StockController {
-  constructor(@Inject(InventoryRuntime) private readonly runtime: InventoryRuntime) {}
+  constructor(
+    @Inject(InventoryRuntime) private readonly runtime: InventoryRuntime,
+    @Inject(Actors) private readonly actors: Actors,
+    @Inject(AuditLog) private readonly audit: AuditLog,
+  ) {}
 
   @Put('admin/stock/:sku')
+  @AdminOnly('stock.changed')
   @ApiOperation({
     summary: "Set a SKU's available level and price (creates the SKU if missing)",
     description: 'Never changes reserved, sold or the holds of orders.',
@@ -27,11 +33,39 @@ export class StockController {
     description: '{ sku, available, reserved, sold, unitPrice, currency }',
   })
   @ApiResponse({ status: 400, description: 'Invalid SKU or body (problem+json with errors)' })
-  set(
+  async set(
     @Param('sku', new ZodPipe(SkuParam, 'sku')) sku: string,
     @Body(new ZodPipe(SetStockBody, 'stock level')) body: SetStockBody,
+    @Req() request: Request,
   ): Promise<StockView> {
-    return this.runtime.catalog.set(sku, body);
+    const actor = this.actors.resolve(request);
+    const subject = { type: 'sku', id: sku };
+    const change = await this.runtime.catalog.change(sku, body).catch(async (error: unknown) => {
+      await this.audit.record({
+        action: 'stock.changed',
+        actor,
+        subject,
+        outcome: 'failed',
+        details: { requested: body, error: error instanceof Error ? error.message : String(error) },
+      });
+      throw error;
+    });
+    const level = ({ available, unitPrice, currency }: StockView) => ({
+      available,
+      unitPrice,
+      currency,
+    });
+    await this.audit.record({
+      action: 'stock.changed',
+      actor,
+      subject,
+      outcome: 'succeeded',
+      details: {
+        previous: change.previous === undefined ? null : level(change.previous),
+        new: level(change.current),
+      },
+    });
+    return change.current;
   }
 
   @Get('stock/:sku')

@@ -1,17 +1,24 @@
 import { allMessages, TOPIC_PARTITIONS, TOPICS } from '@platform/contracts';
 import {
+  ConsumerLagMonitor,
   ensureTopics,
   jsonLogger,
   KafkaPublisher,
   MessageConsumer,
   MessageRegistry,
+  mongoOutboxBacklog,
   MongoOutboxRelay,
   type KafkaConnectionConfig,
   type MessagingLogger,
   type RetryPolicy,
   type TopicSpec,
 } from '@platform/messaging';
-import type { ReadinessCheck, ServiceMetrics } from '@platform/service-defaults';
+import {
+  consumerLagCheck,
+  outboxBacklogCheck,
+  type ReadinessCheck,
+  type ServiceMetrics,
+} from '@platform/service-defaults';
 import { MongoClient, type Db } from 'mongodb';
 import type { InventoryServiceConfig } from '../config';
 import { inventoryCommandHandlers } from '../features/reservations/command-handlers';
@@ -41,9 +48,10 @@ export interface InventoryRuntimeOptions {
 /**
  * Everything the inventory service runs besides HTTP, wired by hand (no framework below the edge):
  * the MongoDB client and stores, the command consumer, the outbox relay of the reservations
- * collection, and the readiness checks. `stop` orders the shutdown so nothing is lost: the
- * consumer stops first (the command in hand finishes and its offset is committed), then the relay
- * drains the replies that command queued, then the publisher and the database client close.
+ * collection, the consumer lag monitor and the readiness checks. `stop` orders the shutdown so
+ * nothing is lost: the lag monitor and the consumer stop first (the command in hand finishes and
+ * its offset is committed), then the relay drains the replies that command queued, then the
+ * publisher and the database client close.
  */
 export class InventoryRuntime {
   private stopping: Promise<void> | undefined;
@@ -56,6 +64,7 @@ export class InventoryRuntime {
     readonly readiness: readonly ReadinessCheck[],
     private readonly mongo: MongoClient,
     private readonly consumer: MessageConsumer,
+    private readonly consumerLag: ConsumerLagMonitor,
     private readonly relay: MongoOutboxRelay,
     private readonly publisher: KafkaPublisher,
     private readonly logger: MessagingLogger,
@@ -98,10 +107,11 @@ export class InventoryRuntime {
       logger,
       ...(options.clock !== undefined && { clock: options.clock }),
     });
+    const commandTopics = [TOPICS.inventoryCommands];
     const consumer = new MessageConsumer({
       kafka,
       groupId: config.consumerGroup,
-      topics: [TOPICS.inventoryCommands],
+      topics: commandTopics,
       registry,
       handlers: inventoryCommandHandlers(reservations),
       publisher,
@@ -109,6 +119,14 @@ export class InventoryRuntime {
       partitionsConsumedConcurrently: config.consumerConcurrency,
       logger,
       ...(options.retry !== undefined && { retry: options.retry }),
+      ...(options.metrics && { metrics: options.metrics.messaging }),
+    });
+    const consumerLag = new ConsumerLagMonitor({
+      kafka,
+      groupId: config.consumerGroup,
+      topics: commandTopics,
+      intervalMs: config.readiness.consumerLagPollMs,
+      logger,
       ...(options.metrics && { metrics: options.metrics.messaging }),
     });
 
@@ -124,6 +142,11 @@ export class InventoryRuntime {
         name: 'kafka',
         check: () => consumer.checkReady(),
       },
+      outboxBacklogCheck(
+        () => mongoOutboxBacklog(db.collection(RESERVATIONS_COLLECTION)),
+        config.readiness.maxOutboxBacklog,
+      ),
+      consumerLagCheck([consumerLag], config.readiness.maxConsumerLag),
     ];
     return new InventoryRuntime(
       config,
@@ -133,6 +156,7 @@ export class InventoryRuntime {
       readiness,
       mongo,
       consumer,
+      consumerLag,
       relay,
       publisher,
       logger,
@@ -141,16 +165,18 @@ export class InventoryRuntime {
 
   async start(): Promise<void> {
     this.relay.start();
+    this.consumerLag.start();
     await this.consumer.start();
   }
 
-  /** Graceful and idempotent: consumer, then relay (drained), then publisher and MongoDB. */
+  /** Graceful and idempotent: lag monitor, consumer, relay (drained), publisher, MongoDB. */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
     return this.stopping;
   }
 
   private async doStop(): Promise<void> {
+    await this.consumerLag.stop();
     await this.consumer.stop();
     try {
       await this.relay.drain(10_000);

@@ -120,22 +120,31 @@ export class StockStore {
    * Sets the available level and the price, creating the SKU if missing. Never touches reserved,
    * sold or holds: an operator restocking while orders hold units takes nothing from them.
    */
-  async setLevel(sku: string, level: StockLevel, now: Date): Promise<StockDocument> {
-    const doc = await this.collection.findOneAndUpdate(
+  /**
+   * Sets a SKU's level and price (creating it), and says what it was: the document before the
+   * update (undefined if created) and after it, from one atomic update.
+   */
+  async setLevel(
+    sku: string,
+    level: StockLevel,
+    now: Date,
+  ): Promise<{ readonly previous: StockDocument | undefined; readonly current: StockDocument }> {
+    const set = {
+      available: level.available,
+      unitPrice: level.unitPrice,
+      currency: level.currency,
+      updatedAt: now,
+    };
+    const inserted = { reserved: 0, sold: 0, holds: {} };
+    const before = await this.collection.findOneAndUpdate(
       { _id: sku },
-      {
-        $set: {
-          available: level.available,
-          unitPrice: level.unitPrice,
-          currency: level.currency,
-          updatedAt: now,
-        },
-        $setOnInsert: { reserved: 0, sold: 0, holds: {} },
-      },
-      { upsert: true, returnDocument: 'after' },
+      { $set: set, $setOnInsert: inserted },
+      { upsert: true, returnDocument: 'before' },
     );
-    if (doc === null) throw new Error(`stock ${sku}: the upsert returned no document`);
-    return doc;
+    // The update only $sets these fields, so the document after it is the one before plus them.
+    return before === null
+      ? { previous: undefined, current: { _id: sku, ...inserted, ...set } }
+      : { previous: before, current: { ...before, ...set } };
   }
 
   async find(sku: string): Promise<StockDocument | undefined> {

@@ -284,6 +284,7 @@ export class InventoryHarness {
       consumerSessionTimeoutMs: 6000,
       consumerConcurrency: 6,
       relayPollIntervalMs: 100,
+      readiness: { maxOutboxBacklog: 10_000, maxConsumerLag: 10_000, consumerLagPollMs: 5000 },
       crashAfterHold: '',
       ...overrides,
     };

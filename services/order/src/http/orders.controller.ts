@@ -8,13 +8,15 @@ import {
   Param,
   Post,
   Query,
+  Req,
   Res,
 } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ProblemError, ZodPipe } from '@platform/service-defaults';
-import type { Response } from 'express';
+import { activeTraceContext } from '@platform/messaging';
+import { Actors, AuditLog, ProblemError, ZodPipe } from '@platform/service-defaults';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { PlaceOrderBody } from '../features/place-order/place-order';
+import { PlaceOrderBody, type PlacedOrder } from '../features/place-order/place-order';
 import { ListOrdersQuery, OrderIdParam, PositionParam } from '../features/queries/order-queries';
 import { OrderRuntime } from '../infrastructure/order-runtime';
 
@@ -23,7 +25,11 @@ const IdempotencyKey = z.string().min(1).max(200).optional();
 @ApiTags('orders')
 @Controller('orders')
 export class OrdersController {
-  constructor(@Inject(OrderRuntime) private readonly runtime: OrderRuntime) {}
+  constructor(
+    @Inject(OrderRuntime) private readonly runtime: OrderRuntime,
+    @Inject(Actors) private readonly actors: Actors,
+    @Inject(AuditLog) private readonly audit: AuditLog,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -40,19 +46,51 @@ export class OrdersController {
     @Body(new ZodPipe(PlaceOrderBody, 'order')) body: PlaceOrderBody,
     @Headers('idempotency-key') rawIdempotencyKey: string | undefined,
     @Headers('traceparent') traceparent: string | undefined,
+    @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ) {
     // Nest's @Headers takes no pipes: validate the header here, with the same problem format.
     const idempotencyKey = new ZodPipe(IdempotencyKey, 'Idempotency-Key header').transform(
       rawIdempotencyKey,
     );
-    const placed = await this.runtime.placeOrder.execute(
-      body,
-      idempotencyKey,
-      traceparent !== undefined ? { traceparent } : {},
-      new Date(),
-    );
+    const actor = this.actors.resolve(request);
+    const details = {
+      customerId: body.customerId,
+      lines: body.lines.length,
+      currency: body.currency,
+      idempotencyKey: idempotencyKey ?? null,
+    };
+    let placed: PlacedOrder;
+    try {
+      placed = await this.runtime.placeOrder.execute(
+        body,
+        idempotencyKey,
+        {
+          // The request's server span, so the saga's messages continue this request's trace.
+          ...activeTraceContext(traceparent !== undefined ? { traceparent } : {}),
+          // Events name who placed the order only when someone authenticated did.
+          ...(actor.via !== 'anonymous' && { actor: actor.id }),
+        },
+        new Date(),
+      );
+    } catch (error) {
+      await this.audit.record({
+        action: 'order.placed',
+        actor,
+        subject: { type: 'order' },
+        outcome: 'failed',
+        details: { ...details, error: error instanceof Error ? error.message : String(error) },
+      });
+      throw error;
+    }
     if (!placed.replayed) this.runtime.nudgeRelay();
+    await this.audit.record({
+      action: 'order.placed',
+      actor,
+      subject: { type: 'order', id: placed.orderId },
+      outcome: 'succeeded',
+      details: { ...details, replayed: placed.replayed },
+    });
     response.setHeader('Location', `/orders/${placed.orderId}`);
     if (placed.replayed) response.setHeader('Idempotent-Replayed', 'true');
     return { orderId: placed.orderId, status: 'Placed', position: placed.position };

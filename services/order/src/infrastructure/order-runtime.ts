@@ -1,6 +1,7 @@
 import { allMessages, TOPIC_PARTITIONS, TOPICS } from '@platform/contracts';
 import { listenForAppends, PostgresEventStore, type AppendListener } from '@platform/event-store';
 import {
+  ConsumerLagMonitor,
   ensureTopics,
   KafkaPublisher,
   MessageConsumer,
@@ -11,7 +12,12 @@ import {
   type KafkaConnectionConfig,
 } from '@platform/messaging';
 import { MongoCheckpointStore, ProjectionRunner } from '@platform/projections';
-import type { ReadinessCheck, ServiceMetrics } from '@platform/service-defaults';
+import {
+  consumerLagCheck,
+  outboxBacklogCheck,
+  type ReadinessCheck,
+  type ServiceMetrics,
+} from '@platform/service-defaults';
 import { MongoClient } from 'mongodb';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { OrderServiceConfig } from '../config';
@@ -29,8 +35,8 @@ import { AfterCommit, PrometheusSagaObserver } from './saga-metrics';
  * Everything the order service runs besides HTTP, wired by hand (no framework below the edge):
  * the orders database, the outbox relay, the reply consumer, the deadline scheduler and the
  * read-model projection. `start` and `stop` order them so that nothing is lost on shutdown:
- * the consumer stops first (finishing its in-flight reply), then the scheduler, then the relay
- * drains what they wrote, then the projection and the pools close.
+ * the lag monitor and the consumer stop first (the consumer finishing its in-flight reply), then
+ * the scheduler, then the relay drains what they wrote, then the projection and the pools close.
  */
 export class OrderRuntime {
   private constructor(
@@ -42,6 +48,7 @@ export class OrderRuntime {
     readonly readiness: readonly ReadinessCheck[],
     private readonly relay: PostgresOutboxRelay,
     private readonly consumer: MessageConsumer<EntityManager>,
+    private readonly consumerLag: ConsumerLagMonitor,
     private readonly scheduler: DeadlineScheduler,
     private readonly projection: ProjectionRunner,
     private readonly publisher: KafkaPublisher,
@@ -84,15 +91,23 @@ export class OrderRuntime {
       storeName: 'orders',
       ...(metrics && { metrics: metrics.messaging }),
     });
+    const replyTopics = [TOPICS.inventoryEvents, TOPICS.paymentEvents];
     const consumer = new MessageConsumer<EntityManager>({
       kafka,
       groupId: SERVICE_NAME,
-      topics: [TOPICS.inventoryEvents, TOPICS.paymentEvents],
+      topics: replyTopics,
       registry,
       handlers: sagaReplyHandlers(processor),
       inbox: new PostgresInbox(dataSource),
       publisher,
       sessionTimeoutMs: config.consumerSessionTimeoutMs,
+      ...(metrics && { metrics: metrics.messaging }),
+    });
+    const consumerLag = new ConsumerLagMonitor({
+      kafka,
+      groupId: SERVICE_NAME,
+      topics: replyTopics,
+      intervalMs: config.readiness.consumerLagPollMs,
       ...(metrics && { metrics: metrics.messaging }),
     });
     const scheduler = new DeadlineScheduler(dataSource, processor, {
@@ -125,6 +140,11 @@ export class OrderRuntime {
           return undefined;
         },
       },
+      outboxBacklogCheck(
+        () => outbox.backlog(dataSource.manager),
+        config.readiness.maxOutboxBacklog,
+      ),
+      consumerLagCheck([consumerLag], config.readiness.maxConsumerLag),
     ];
     return new OrderRuntime(
       config,
@@ -135,6 +155,7 @@ export class OrderRuntime {
       readiness,
       relay,
       consumer,
+      consumerLag,
       scheduler,
       projection,
       publisher,
@@ -149,10 +170,12 @@ export class OrderRuntime {
       this.projection.wake();
     });
     this.scheduler.start();
+    this.consumerLag.start();
     await this.consumer.start();
   }
 
   async stop(): Promise<void> {
+    await this.consumerLag.stop();
     await this.consumer.stop();
     await this.scheduler.stop();
     await this.relay.drain(10_000).catch(() => undefined);

@@ -167,11 +167,18 @@ describe('HTTP edge: bad input becomes problem+json, and nothing is charged', ()
 });
 
 describe('HTTP edge: health, docs and request log', () => {
-  it('when /health is called, then 200 {status: ok}', LIMIT, async () => {
-    const reply = await sim.call('GET', '/health');
-    assert.equal(reply.status, 200);
-    assert.deepEqual(reply.body, { status: 'ok' });
-  });
+  it(
+    'when liveness and readiness are asked, then both are up (readiness has no dependencies)',
+    LIMIT,
+    async () => {
+      const live = await sim.call('GET', '/health/live');
+      assert.equal(live.status, 200);
+      assert.equal(sim.json(live).status, 'ok');
+      const ready = await sim.call('GET', '/health/ready');
+      assert.equal(ready.status, 200);
+      assert.deepEqual(sim.json(ready).info, { lifecycle: { status: 'up', draining: false } });
+    },
+  );
 
   it(
     'when the docs are fetched, then the OpenAPI document lists the provider endpoints',
@@ -185,7 +192,8 @@ describe('HTTP edge: health, docs and request log', () => {
         '/admin/behaviour',
         '/admin/in-flight',
         '/admin/reset',
-        '/health',
+        '/health/live',
+        '/health/ready',
         '/v1/authorizations',
         '/v1/authorizations/{id}',
         '/v1/authorizations/{id}/capture',

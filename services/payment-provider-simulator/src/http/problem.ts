@@ -1,6 +1,9 @@
 import { HttpException } from '@nestjs/common';
 import { DomainError } from '@platform/domain';
+import type { ProblemDetails } from '@platform/service-defaults';
+import type { Request } from 'express';
 import { SimulatedFailure } from '../faults/errors';
+import { ClientGone } from '../payments/payments.service';
 import type { InvalidField } from './validation';
 import { RequestValidationError } from './validation';
 
@@ -97,6 +100,22 @@ export function toProblem(error: unknown): { problem: Problem; unexpected: boole
     problem: problem('internal-error', 'Internal error', 500, 'unexpected error; see the log'),
     unexpected: true,
   };
+}
+
+/**
+ * The simulator's errors as problems for the platform's problem filter (`ServiceOptions.problems`),
+ * with `code` (the payment service's client reads it) and `instance` (the path). Unexpected errors
+ * are left to the platform: a generic 500, reported once.
+ */
+export function simulatorProblem(error: unknown, request: Request): ProblemDetails | undefined {
+  // The client left while its request hung: the filter finds the connection closed and sends
+  // nothing; 499 only keeps it from counting as the provider's failure.
+  if (error instanceof ClientGone) {
+    return { ...problem('client-gone', 'Client closed the request', 499, error.message) };
+  }
+  const { problem: mapped, unexpected } = toProblem(error);
+  if (unexpected) return undefined;
+  return { ...mapped, instance: request.path };
 }
 
 function fromHttpStatus(status: number, detail: string): Problem {

@@ -22,18 +22,27 @@ export function noteFault(request: IncomingMessage, fault: string): void {
   else faults.push(fault);
 }
 
-export const stdoutRequestLog: RequestLogWriter = (record) => {
-  process.stdout.write(`${JSON.stringify(record)}\n`);
-};
+/** The faults injected into a request so far (also on its line in the service log). */
+export function faultsOf(request: IncomingMessage): string[] {
+  return faultsByRequest.get(request) ?? [];
+}
 
-/** Middleware writing one record per request when its response completes or is abandoned. */
+/** The request's Idempotency-Key header, when it sent one. */
+export function idempotencyKeyOf(request: IncomingMessage): string | null {
+  const key = request.headers['idempotency-key'];
+  return typeof key === 'string' ? key : null;
+}
+
+/**
+ * Test hook: middleware writing one record per request when its response completes or is
+ * abandoned. The service's own request log (pino) carries `faults` and `idempotencyKey` too.
+ */
 export function requestLogger(
   write: RequestLogWriter,
 ): (request: IncomingMessage, response: ServerResponse, next: () => void) => void {
   return (request, response, next) => {
     const started = performance.now();
     response.once('close', () => {
-      const key = request.headers['idempotency-key'];
       write({
         time: new Date().toISOString(),
         msg: 'request',
@@ -41,8 +50,8 @@ export function requestLogger(
         path: request.url ?? '',
         status: response.writableFinished ? response.statusCode : null,
         durationMs: Math.round(performance.now() - started),
-        idempotencyKey: typeof key === 'string' ? key : null,
-        faults: faultsByRequest.get(request) ?? [],
+        idempotencyKey: idempotencyKeyOf(request),
+        faults: faultsOf(request),
       });
     });
     next();

@@ -86,6 +86,15 @@ describe('payment service HTTP', () => {
     assert.equal((await get('/health/live')).status, 200);
   });
 
+  it('when dead letters are listed, then only payment.commands (the topic it consumes) is accepted', async () => {
+    const listed = await get('/admin/dead-letters?topic=payment.commands');
+    assert.equal(listed.status, 200);
+    assert.ok(Array.isArray(listed.body.items));
+    const foreign = await get('/admin/dead-letters?topic=inventory.commands');
+    assert.equal(foreign.status, 400);
+    assert.match(foreign.type ?? '', /application\/problem\+json/);
+  });
+
   it('when the OpenAPI document is fetched, then it describes GET /payments/{orderId}', async () => {
     const { status, body } = await get('/docs-json');
     assert.equal(status, 200);

@@ -1,6 +1,7 @@
 import { allMessages, TOPIC_PARTITIONS, TOPICS } from '@platform/contracts';
 import { PostgresEventStore } from '@platform/event-store';
 import {
+  ConsumerLagMonitor,
   ensureTopics,
   jsonLogger,
   KafkaPublisher,
@@ -13,7 +14,12 @@ import {
   type MessagingLogger,
   type TopicSpec,
 } from '@platform/messaging';
-import type { ReadinessCheck, ServiceMetrics } from '@platform/service-defaults';
+import {
+  consumerLagCheck,
+  outboxBacklogCheck,
+  type ReadinessCheck,
+  type ServiceMetrics,
+} from '@platform/service-defaults';
 import type { DataSource, EntityManager } from 'typeorm';
 import { providerCallBudgetMs, type PaymentServiceConfig } from '../config';
 import { paymentCommandHandlers } from '../features/commands/payment-command-handlers';
@@ -58,9 +64,10 @@ function trackBreakerState(provider: ProviderClient, metrics: ServiceMetrics): v
 /**
  * Everything the payment service runs besides HTTP, wired by hand (no framework below the edge):
  * the payments database (migrated at open), the provider client with its policies, the command
- * consumer and the outbox relay that publishes the replies. `stop` orders the shutdown so nothing
- * is lost: the consumer stops first (finishing the command in hand, provider call included), the
- * relay then drains the replies it wrote, and only then do the publisher and the pool close.
+ * consumer with its lag monitor and the outbox relay that publishes the replies. `stop` orders the
+ * shutdown so nothing is lost: the lag monitor and the consumer stop first (the consumer finishing
+ * the command in hand, provider call included), the relay then drains the replies it wrote, and
+ * only then do the publisher and the pool close.
  */
 export class PaymentRuntime {
   private constructor(
@@ -71,6 +78,7 @@ export class PaymentRuntime {
     readonly readiness: readonly ReadinessCheck[],
     private readonly relay: PostgresOutboxRelay,
     private readonly consumer: MessageConsumer<EntityManager>,
+    private readonly consumerLag: ConsumerLagMonitor,
     private readonly publisher: KafkaPublisher,
     private readonly logger: MessagingLogger,
   ) {}
@@ -102,7 +110,8 @@ export class PaymentRuntime {
       policy: config.provider,
       logger,
     });
-    const processor = new PaymentCommandProcessor(store, new PostgresOutbox(), provider, {
+    const outbox = new PostgresOutbox();
+    const processor = new PaymentCommandProcessor(store, outbox, provider, {
       ...(options.hooks && { hooks: options.hooks }),
       unknownOutcomeSettleMs: config.unknownOutcomeSettleMs,
       logger,
@@ -114,16 +123,25 @@ export class PaymentRuntime {
       storeName: 'payments',
       ...(options.metrics && { metrics: options.metrics.messaging }),
     });
+    const commandTopics = [TOPICS.paymentCommands];
     const consumer = new MessageConsumer<EntityManager>({
       kafka,
       groupId: SERVICE_NAME,
-      topics: [TOPICS.paymentCommands],
+      topics: commandTopics,
       registry,
       handlers: paymentCommandHandlers(processor),
       inbox: new PostgresInbox(dataSource),
       publisher,
       sessionTimeoutMs: config.consumer.sessionTimeoutMs,
       partitionsConsumedConcurrently: config.consumer.partitionsConcurrently,
+      ...(options.metrics && { metrics: options.metrics.messaging }),
+    });
+    const consumerLag = new ConsumerLagMonitor({
+      kafka,
+      groupId: SERVICE_NAME,
+      topics: commandTopics,
+      intervalMs: config.readiness.consumerLagPollMs,
+      logger,
       ...(options.metrics && { metrics: options.metrics.messaging }),
     });
     if (options.metrics) trackBreakerState(provider, options.metrics);
@@ -146,6 +164,11 @@ export class PaymentRuntime {
         name: 'payment-provider',
         check: () => Promise.resolve({ breaker: provider.breakerState }),
       },
+      outboxBacklogCheck(
+        () => outbox.backlog(dataSource.manager),
+        config.readiness.maxOutboxBacklog,
+      ),
+      consumerLagCheck([consumerLag], config.readiness.maxConsumerLag),
     ];
     return new PaymentRuntime(
       config,
@@ -155,6 +178,7 @@ export class PaymentRuntime {
       readiness,
       relay,
       consumer,
+      consumerLag,
       publisher,
       logger,
     );
@@ -162,10 +186,12 @@ export class PaymentRuntime {
 
   async start(): Promise<void> {
     this.relay.start();
+    this.consumerLag.start();
     await this.consumer.start();
   }
 
   async stop(): Promise<void> {
+    await this.consumerLag.stop();
     await this.consumer.stop();
     await this.relay.drain(10_000).catch((error: unknown) => {
       this.logger.warn(

@@ -2,6 +2,7 @@ import { CommitStockV1, ReleaseStockV1, ReserveStockV1 } from '@platform/contrac
 import {
   DependencyUnavailableError,
   idempotentHandler,
+  tagActiveSpan,
   type Envelope,
   type IdempotentMessageHandler,
 } from '@platform/messaging';
@@ -10,6 +11,8 @@ import type { Cause } from './replies';
 import type { Reservations } from './reservations';
 
 function causeOf(envelope: Envelope): Cause {
+  // Every inventory command is keyed by its order: tag the delivery's span so the trace is found by it.
+  tagActiveSpan({ 'order.id': envelope.key });
   return {
     messageId: envelope.id,
     correlationId: envelope.correlationId,

@@ -77,7 +77,16 @@ export class StockCatalog {
   ) {}
 
   async set(sku: string, body: SetStockBody): Promise<StockView> {
-    return toView(await this.stock.setLevel(sku, body, this.clock()));
+    return (await this.change(sku, body)).current;
+  }
+
+  /** `set`, also saying what the SKU was before (undefined when this created it), for the audit log. */
+  async change(
+    sku: string,
+    body: SetStockBody,
+  ): Promise<{ readonly previous: StockView | undefined; readonly current: StockView }> {
+    const { previous, current } = await this.stock.setLevel(sku, body, this.clock());
+    return { previous: previous && toView(previous), current: toView(current) };
   }
 
   async get(sku: string): Promise<StockView | undefined> {

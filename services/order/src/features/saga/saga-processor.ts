@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
 import { allMessages, topicOf, type MessageType } from '@platform/contracts';
 import { replay } from '@platform/domain';
 import {
@@ -7,7 +8,12 @@ import {
   type PostgresEventStore,
   type RecordedEvent,
 } from '@platform/event-store';
-import { createEnvelope, type OutgoingMessage, type PostgresOutbox } from '@platform/messaging';
+import {
+  createEnvelope,
+  type OutgoingMessage,
+  type PostgresOutbox,
+  type TraceContext,
+} from '@platform/messaging';
 import type { EntityManager } from 'typeorm';
 import {
   orderDecider,
@@ -91,10 +97,17 @@ export class OrderSagaProcessor {
     await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [orderId]);
 
     const streamId = sagaStreamId(orderId);
+    trace.getActiveSpan()?.setAttributes({
+      'saga.id': streamId,
+      'order.id': orderId,
+      'saga.input': input.type,
+    });
     const history = await this.store.readStream(streamId, { manager });
     const state = replay(this.saga, asEvents<SagaEvent>(history));
     const decided = this.saga.decide(input, state);
     if (decided.length === 0) return undefined;
+    // A deadline has no message behind it: what it causes continues the order's trace.
+    if (cause.traceparent === undefined) cause = { ...cause, ...lastTraceContext(history) };
 
     const metadata = (): NewEvent['metadata'] => ({
       messageId: this.newId(),
@@ -204,4 +217,15 @@ export class OrderSagaProcessor {
       [orderId, deadline.step, deadline.attempt, deadline.dueAt],
     );
   }
+}
+
+/** The trace context of the latest event that has one. */
+function lastTraceContext(history: readonly RecordedEvent[]): TraceContext {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const { traceparent, tracestate } = history[i]?.metadata ?? {};
+    if (traceparent !== undefined) {
+      return { traceparent, ...(tracestate !== undefined && { tracestate }) };
+    }
+  }
+  return {};
 }

@@ -7,6 +7,7 @@ import {
   createEnvelope,
   jsonLogger,
   PermanentHandlerError,
+  tagActiveSpan,
   type Envelope,
   type MessagingLogger,
   type OutgoingMessage,
@@ -134,6 +135,7 @@ export class PaymentCommandProcessor {
   ): Promise<PaymentReply> {
     const { orderId } = request.data;
     const streamId = paymentStreamId(orderId);
+    tagActiveSpan({ 'order.id': orderId, 'payment.id': streamId, 'payment.request': request.type });
     // One command per order at a time, even if a rebalance briefly hands the partition to two
     // consumers: the second waits here and then sees the first one's outcome.
     await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [streamId]);
