@@ -98,7 +98,7 @@ describe('broker outage', { timeout: 600_000 }, () => {
       120_000,
       500,
     );
-    // With the saga's 4 s step deadline the outage usually outlasts the reservation step, so the
+    // With the saga's 6 s step deadline the outage usually outlasts the reservation step, so the
     // order is compensated and Rejected; either ending must leave stock and money consistent.
     const level = await eventually(
       'holds settled',

@@ -34,7 +34,8 @@ export class LocalStack {
     // Every service (the provider simulator too) sends its spans to this profile's Zipkin, in
     // batches flushed every half second so a trace is complete soon after the work ends.
     const tracing = () => ({
-      OTEL_TRACES_EXPORTER: 'zipkin',
+      // OTEL_TRACES_EXPORTER=none in the launcher's environment turns tracing off.
+      OTEL_TRACES_EXPORTER: process.env.OTEL_TRACES_EXPORTER ?? 'zipkin',
       OTEL_EXPORTER_ZIPKIN_ENDPOINT: this.zipkin.spansEndpoint,
       OTEL_BSP_SCHEDULE_DELAY: '500',
       // Room for load-test bursts: spans beyond a full queue are dropped, not waited for.

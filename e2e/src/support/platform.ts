@@ -14,7 +14,7 @@ export interface Platform {
 }
 
 export const SAGA_TIMINGS = {
-  SAGA_STEP_TIMEOUT_MS: '4000',
+  SAGA_STEP_TIMEOUT_MS: '6000',
   SAGA_RETRY_DELAY_MS: '500',
   SAGA_MAX_ATTEMPTS: '4',
   SAGA_DEADLINE_POLL_MS: '100',

@@ -59,7 +59,6 @@ export class ZipkinComponent extends ManagedProcessComponent {
         '-Xms64m',
         '-Xmx384m',
         '-XX:+UseSerialGC',
-        '-XX:TieredStopAtLevel=1',
         '-XX:+ExitOnOutOfMemoryError',
         '-Djava.awt.headless=true',
         this.marker,

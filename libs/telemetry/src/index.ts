@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
@@ -45,6 +45,9 @@ export function startTelemetry(options: TelemetryOptions): void {
   env.OTEL_TRACES_EXPORTER ??= 'none';
   env.OTEL_METRICS_EXPORTER ??= 'none';
   env.OTEL_LOGS_EXPORTER ??= 'none';
+  // Service and host identify a span well enough; the process detector's command line and
+  // runtime details would be repeated on every span by the Zipkin exporter.
+  env.OTEL_NODE_RESOURCE_DETECTORS ??= 'env,host';
   // The SDK reports its own trouble (an exporter that cannot connect) only to a diag logger.
   diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.ERROR);
 
@@ -54,12 +57,13 @@ export function startTelemetry(options: TelemetryOptions): void {
         ignoreIncomingRequestHook: (request: IncomingMessage) =>
           UNTRACED_PATHS.test(request.url ?? ''),
       }),
-      new ExpressInstrumentation(),
+      // Routes and handlers only: a span per middleware (body parser, logger, metrics) is noise.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
       new NestInstrumentation(),
       new UndiciInstrumentation(),
       // Only inside a trace: the relays, projections and deadline scheduler poll the stores all
       // the time, and each poll would otherwise be a trace of its own.
-      new PgInstrumentation({ requireParentSpan: true }),
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new MongoDBInstrumentation({ requireParentSpan: true }),
       // Adds trace_id / span_id to log lines; the lines themselves stay on stdout.
       new PinoInstrumentation({ disableLogSending: true }),
