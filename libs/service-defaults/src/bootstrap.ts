@@ -16,6 +16,7 @@ import {
   type CorrelationIdSource,
   type ErrorReporter,
   type LoggingOptions,
+  type ProcessErrorContext,
   type RequestLogFields,
 } from './logging';
 import { ServiceMetrics } from './metrics';
@@ -156,6 +157,11 @@ export async function runService(
   await app.listen(options.port, options.host ?? '127.0.0.1');
   logger.log(`listening on http://${options.host ?? '127.0.0.1'}:${options.port} (docs at /docs)`);
 
+  reportCrashes(
+    options.errorReporter ?? new LogErrorReporter(createServiceLogger(options.name, options)),
+    options.name,
+  );
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -191,4 +197,26 @@ export async function runService(
     stop('SIGINT');
   });
   return app;
+}
+
+/**
+ * Uncaught exceptions and unhandled rejections go to the ErrorReporter once, with the service's
+ * name, and the process exits with 1, as Node would, but with a structured report instead of a
+ * bare stack on stderr.
+ */
+function reportCrashes(reporter: ErrorReporter, service: string): void {
+  let reported = false;
+  const crash = (origin: ProcessErrorContext['origin']) => (error: unknown) => {
+    if (!reported) {
+      reported = true;
+      try {
+        reporter.report(error, { origin, service });
+      } catch {
+        // A broken reporter must not keep a broken process alive.
+      }
+    }
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash('uncaughtException'));
+  process.on('unhandledRejection', crash('unhandledRejection'));
 }

@@ -49,6 +49,7 @@ export {
   scrubConnectionStrings,
   type CorrelationIdSource,
   type ErrorContext,
+  type ProcessErrorContext,
   type ErrorReporter,
   type LoggingOptions,
   type RequestLogFields,

@@ -165,17 +165,33 @@ export interface ErrorContext {
 }
 
 /**
- * Exception tracking: `ProblemDetailsFilter` hands every 5xx to this, once. Implement it to
- * forward to a tracker (Sentry, Rollbar, ...); the default writes one error line with context.
+ * An error nothing caught, outside any request: `runService` reports it once, then the process
+ * exits (its state is unknown; a supervisor restarts it and at-least-once delivery redoes the
+ * message in hand).
+ */
+export interface ProcessErrorContext {
+  readonly origin: 'uncaughtException' | 'unhandledRejection';
+  readonly service: string;
+}
+
+/**
+ * Exception tracking: `ProblemDetailsFilter` hands every 5xx to this, once, and `runService`
+ * every uncaught exception and unhandled rejection. Implement it to forward to a tracker (Sentry,
+ * Rollbar, ...); the default writes one error line with the context.
  */
 export interface ErrorReporter {
-  report(error: unknown, context: ErrorContext): void;
+  report(error: unknown, context: ErrorContext | ProcessErrorContext): void;
 }
 
 export class LogErrorReporter implements ErrorReporter {
   constructor(private readonly logger: Logger) {}
 
-  report(error: unknown, context: ErrorContext): void {
-    this.logger.error({ err: error, ...context }, 'unhandled error while serving a request');
+  report(error: unknown, context: ErrorContext | ProcessErrorContext): void {
+    this.logger.error(
+      { err: error, ...context },
+      'origin' in context
+        ? `${context.origin}: the process exits`
+        : 'unhandled error while serving a request',
+    );
   }
 }
