@@ -8,6 +8,7 @@ import {
   type RetryPolicy,
 } from './backoff';
 import { decodeRecord, HEADER, MalformedMessageError } from './codec';
+import { ConsumerLagMonitor } from './consumer-lag';
 import {
   deadLetterHeaders,
   textHeaders,
@@ -159,6 +160,21 @@ export class MessageConsumer<Tx = unknown> {
 
   get groupId(): string {
     return this.options.groupId;
+  }
+
+  /**
+   * A lag monitor for this consumer's group and topics, on the same connection settings, metrics
+   * and logger (for the lag gauge and the readiness check). Start and stop it beside the consumer.
+   */
+  lagMonitor(options: { readonly intervalMs?: number } = {}): ConsumerLagMonitor {
+    return new ConsumerLagMonitor({
+      kafka: this.options.kafka,
+      groupId: this.options.groupId,
+      topics: this.options.topics,
+      logger: this.logger,
+      ...(this.options.metrics !== undefined && { metrics: this.options.metrics }),
+      ...(options.intervalMs !== undefined && { intervalMs: options.intervalMs }),
+    });
   }
 
   /**
@@ -321,6 +337,7 @@ export class MessageConsumer<Tx = unknown> {
    */
   private onTracedMessage(payload: EachMessagePayload): Promise<void> {
     const { topic, partition, message } = payload;
+    const headers = textHeaders(message.headers);
     return inConsumerSpan(
       {
         topic,
@@ -328,17 +345,20 @@ export class MessageConsumer<Tx = unknown> {
         offset: message.offset,
         groupId: this.groupId,
         key: message.key?.toString('utf8'),
-        headers: textHeaders(message.headers),
+        headers,
       },
-      (span) => this.onMessage(payload, span),
+      (span) => this.onMessage(payload, headers, span),
     );
   }
 
-  private async onMessage(payload: EachMessagePayload, span: Span): Promise<void> {
+  private async onMessage(
+    payload: EachMessagePayload,
+    headers: Readonly<Record<string, string>>,
+    span: Span,
+  ): Promise<void> {
     const { topic, partition, message } = payload;
     const heartbeat = () => payload.heartbeat();
     const started = performance.now();
-    const headers = textHeaders(message.headers);
     const typeLabel = headers[HEADER.type] ?? 'unknown';
     const elapsed = () => performance.now() - started;
 

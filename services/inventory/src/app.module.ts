@@ -4,7 +4,6 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { TOPICS } from '@platform/contracts';
 import {
   DeadLetterAdminModule,
   ServiceDefaultsModule,
@@ -15,7 +14,7 @@ import {
 import { inventoryServiceConfig } from './config';
 import { SERVICE_NAME } from './features/reservations/replies';
 import { StockController } from './http/stock.controller';
-import { InventoryRuntime } from './infrastructure/inventory-runtime';
+import { INVENTORY_CONSUMED_TOPICS, InventoryRuntime } from './infrastructure/inventory-runtime';
 
 /** What main.ts (and the HTTP tests) give runService / createServiceApp. */
 export const INVENTORY_SERVICE_OPTIONS: ServiceOptions = {
@@ -29,7 +28,7 @@ export const INVENTORY_SERVICE_OPTIONS: ServiceOptions = {
     ServiceDefaultsModule,
     // The command topic InventoryRuntime's consumer reads: its dead letters.
     DeadLetterAdminModule.register({
-      topics: [TOPICS.inventoryCommands],
+      topics: INVENTORY_CONSUMED_TOPICS,
       kafka: () => ({ brokers: inventoryServiceConfig().kafkaBrokers, clientId: SERVICE_NAME }),
     }),
   ],

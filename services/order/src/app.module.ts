@@ -4,7 +4,6 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { TOPICS } from '@platform/contracts';
 import {
   DeadLetterAdminModule,
   ServiceDefaultsModule,
@@ -14,14 +13,14 @@ import {
 import { orderServiceConfig } from './config';
 import { SERVICE_NAME } from './features/saga/saga-processor';
 import { OrdersController } from './http/orders.controller';
-import { OrderRuntime } from './infrastructure/order-runtime';
+import { ORDER_CONSUMED_TOPICS, OrderRuntime } from './infrastructure/order-runtime';
 
 @Module({
   imports: [
     ServiceDefaultsModule,
     // The reply topics the saga consumes (OrderRuntime's consumer): their dead letters.
     DeadLetterAdminModule.register({
-      topics: [TOPICS.inventoryEvents, TOPICS.paymentEvents],
+      topics: ORDER_CONSUMED_TOPICS,
       kafka: () => ({ brokers: orderServiceConfig().kafkaBrokers, clientId: SERVICE_NAME }),
     }),
   ],

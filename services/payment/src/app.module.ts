@@ -4,7 +4,6 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { TOPICS } from '@platform/contracts';
 import {
   DeadLetterAdminModule,
   ServiceDefaultsModule,
@@ -15,7 +14,7 @@ import { paymentServiceConfig } from './config';
 import { SERVICE_NAME } from './features/commands/payment-command-processor';
 import type { PaymentProcessorHooks } from './features/commands/payment-command-processor';
 import { PaymentsController } from './http/payments.controller';
-import { PaymentRuntime } from './infrastructure/payment-runtime';
+import { PAYMENT_CONSUMED_TOPICS, PaymentRuntime } from './infrastructure/payment-runtime';
 
 /** The test-only crash hook: inert unless PAYMENT_TEST_CRASH_AFTER_PROVIDER_CALL names steps. */
 function crashHooks(steps: readonly string[]): PaymentProcessorHooks | undefined {
@@ -42,7 +41,7 @@ async function openRuntime(metrics: ServiceMetrics): Promise<PaymentRuntime> {
     ServiceDefaultsModule,
     // The command topic PaymentRuntime's consumer reads: its dead letters.
     DeadLetterAdminModule.register({
-      topics: [TOPICS.paymentCommands],
+      topics: PAYMENT_CONSUMED_TOPICS,
       kafka: () => ({ brokers: paymentServiceConfig().kafkaBrokers, clientId: SERVICE_NAME }),
     }),
   ],

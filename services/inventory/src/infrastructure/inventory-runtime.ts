@@ -1,6 +1,5 @@
 import { allMessages, TOPIC_PARTITIONS, TOPICS } from '@platform/contracts';
 import {
-  ConsumerLagMonitor,
   ensureTopics,
   jsonLogger,
   KafkaPublisher,
@@ -12,6 +11,7 @@ import {
   type MessagingLogger,
   type RetryPolicy,
   type TopicSpec,
+  type ConsumerLagMonitor,
 } from '@platform/messaging';
 import {
   consumerLagCheck,
@@ -28,6 +28,9 @@ import { StockCatalog } from '../features/stock/stock-catalog';
 import { crashSwitchHooks } from './crash-switch';
 import { RESERVATIONS_COLLECTION, ReservationStore } from './reservation-store';
 import { StockStore } from './stock-store';
+
+/** The topics the inventory consumer reads; their dead letters are administered over HTTP too. */
+export const INVENTORY_CONSUMED_TOPICS = [TOPICS.inventoryCommands];
 
 /** The topics this service reads and writes, each with its `.dlq` (the broker never auto-creates). */
 export const INVENTORY_TOPICS: readonly TopicSpec[] = [
@@ -107,11 +110,10 @@ export class InventoryRuntime {
       logger,
       ...(options.clock !== undefined && { clock: options.clock }),
     });
-    const commandTopics = [TOPICS.inventoryCommands];
     const consumer = new MessageConsumer({
       kafka,
       groupId: config.consumerGroup,
-      topics: commandTopics,
+      topics: INVENTORY_CONSUMED_TOPICS,
       registry,
       handlers: inventoryCommandHandlers(reservations),
       publisher,
@@ -121,14 +123,7 @@ export class InventoryRuntime {
       ...(options.retry !== undefined && { retry: options.retry }),
       ...(options.metrics && { metrics: options.metrics.messaging }),
     });
-    const consumerLag = new ConsumerLagMonitor({
-      kafka,
-      groupId: config.consumerGroup,
-      topics: commandTopics,
-      intervalMs: config.readiness.consumerLagPollMs,
-      logger,
-      ...(options.metrics && { metrics: options.metrics.messaging }),
-    });
+    const consumerLag = consumer.lagMonitor({ intervalMs: config.readiness.consumerLagPollMs });
 
     const readiness: ReadinessCheck[] = [
       {

@@ -1,7 +1,6 @@
 import { allMessages, TOPIC_PARTITIONS, TOPICS } from '@platform/contracts';
 import { listenForAppends, PostgresEventStore, type AppendListener } from '@platform/event-store';
 import {
-  ConsumerLagMonitor,
   ensureTopics,
   KafkaPublisher,
   MessageConsumer,
@@ -10,6 +9,7 @@ import {
   PostgresOutbox,
   PostgresOutboxRelay,
   type KafkaConnectionConfig,
+  type ConsumerLagMonitor,
 } from '@platform/messaging';
 import { MongoCheckpointStore, ProjectionRunner } from '@platform/projections';
 import {
@@ -30,6 +30,9 @@ import { OrderSagaProcessor, SERVICE_NAME } from '../features/saga/saga-processo
 import { orderSummaryProjection } from '../read-model/order-summary.projection';
 import { openOrdersDatabase } from './database';
 import { AfterCommit, PrometheusSagaObserver } from './saga-metrics';
+
+/** The reply topics the saga consumes; their dead letters are administered over HTTP too. */
+export const ORDER_CONSUMED_TOPICS = [TOPICS.inventoryEvents, TOPICS.paymentEvents];
 
 /**
  * Everything the order service runs besides HTTP, wired by hand (no framework below the edge):
@@ -91,11 +94,10 @@ export class OrderRuntime {
       storeName: 'orders',
       ...(metrics && { metrics: metrics.messaging }),
     });
-    const replyTopics = [TOPICS.inventoryEvents, TOPICS.paymentEvents];
     const consumer = new MessageConsumer<EntityManager>({
       kafka,
       groupId: SERVICE_NAME,
-      topics: replyTopics,
+      topics: ORDER_CONSUMED_TOPICS,
       registry,
       handlers: sagaReplyHandlers(processor),
       inbox: new PostgresInbox(dataSource),
@@ -103,13 +105,7 @@ export class OrderRuntime {
       sessionTimeoutMs: config.consumerSessionTimeoutMs,
       ...(metrics && { metrics: metrics.messaging }),
     });
-    const consumerLag = new ConsumerLagMonitor({
-      kafka,
-      groupId: SERVICE_NAME,
-      topics: replyTopics,
-      intervalMs: config.readiness.consumerLagPollMs,
-      ...(metrics && { metrics: metrics.messaging }),
-    });
+    const consumerLag = consumer.lagMonitor({ intervalMs: config.readiness.consumerLagPollMs });
     const scheduler = new DeadlineScheduler(dataSource, processor, {
       intervalMs: config.deadlineIntervalMs,
     });

@@ -1,7 +1,6 @@
 import { allMessages, TOPIC_PARTITIONS, TOPICS } from '@platform/contracts';
 import { PostgresEventStore } from '@platform/event-store';
 import {
-  ConsumerLagMonitor,
   ensureTopics,
   jsonLogger,
   KafkaPublisher,
@@ -13,6 +12,7 @@ import {
   type KafkaConnectionConfig,
   type MessagingLogger,
   type TopicSpec,
+  type ConsumerLagMonitor,
 } from '@platform/messaging';
 import {
   consumerLagCheck,
@@ -31,6 +31,9 @@ import {
 import { PaymentQueries } from '../features/queries/payment-queries';
 import { openPaymentsDatabase } from './database';
 import { ProviderClient, type BreakerState } from './provider-client';
+
+/** The topics the payment consumer reads; their dead letters are administered over HTTP too. */
+export const PAYMENT_CONSUMED_TOPICS = [TOPICS.paymentCommands];
 
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open', 'isolated'];
 
@@ -123,11 +126,10 @@ export class PaymentRuntime {
       storeName: 'payments',
       ...(options.metrics && { metrics: options.metrics.messaging }),
     });
-    const commandTopics = [TOPICS.paymentCommands];
     const consumer = new MessageConsumer<EntityManager>({
       kafka,
       groupId: SERVICE_NAME,
-      topics: commandTopics,
+      topics: PAYMENT_CONSUMED_TOPICS,
       registry,
       handlers: paymentCommandHandlers(processor),
       inbox: new PostgresInbox(dataSource),
@@ -136,14 +138,7 @@ export class PaymentRuntime {
       partitionsConsumedConcurrently: config.consumer.partitionsConcurrently,
       ...(options.metrics && { metrics: options.metrics.messaging }),
     });
-    const consumerLag = new ConsumerLagMonitor({
-      kafka,
-      groupId: SERVICE_NAME,
-      topics: commandTopics,
-      intervalMs: config.readiness.consumerLagPollMs,
-      logger,
-      ...(options.metrics && { metrics: options.metrics.messaging }),
-    });
+    const consumerLag = consumer.lagMonitor({ intervalMs: config.readiness.consumerLagPollMs });
     if (options.metrics) trackBreakerState(provider, options.metrics);
 
     const readiness: ReadinessCheck[] = [
